@@ -1,0 +1,181 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { packageJson, packageRoot } from './paths.js';
+import { DEFAULT_BASE_URL } from './siro/spec.js';
+
+/**
+ * Every setting of the target, in one zod schema: it validates `--config` files and TARGET_SIRO_* env
+ * vars, and it is the source of `--about --format json`, the Meltano plugin definition and the README's
+ * configuration reference.
+ */
+
+export const ENV_PREFIX = 'TARGET_SIRO_';
+
+const percentOrCount = z.union([
+  z.number().int().nonnegative(),
+  z.string().regex(/^\d+(\.\d+)?%$/, 'a count like 10 or a percentage like "5%"'),
+]);
+
+export const settingsSchema = z
+  .object({
+    api_token: z.string().min(1).optional().meta({
+      description: 'Siro organization API token (Authorization: Bearer). Required unless dry_run is true.',
+      secret: true,
+    }),
+    base_url: z.string().url().default(DEFAULT_BASE_URL).meta({
+      description: 'Siro External API base URL. Must be https, except loopback addresses (sandbox, tests).',
+    }),
+    mappings: z.string().min(1).optional().meta({
+      description:
+        'A YAML mapping file or a folder of them. Default: ./mappings if it exists, else the mappings shipped with target-siro.',
+    }),
+    dry_run: z.boolean().default(false).meta({ description: 'Map and validate, but print payloads instead of sending them.' }),
+    validate_records: z.boolean().default(true).meta({
+      description: "Validate each RECORD against its stream's JSON Schema; failures are rejected.",
+    }),
+    rejects_file: z.string().min(1).default('state/rejects.jsonl').meta({
+      description: 'JSON-lines file that receives every record that could not be delivered, with the reasons.',
+    }),
+    max_rejected: percentOrCount.optional().meta({
+      description: 'Fail the run (exit non-zero) when more records than this are rejected: a count, or a share like "5%".',
+    }),
+    state_file: z.string().min(1).optional().meta({
+      description: 'Also write the newest printed state to this file (atomically), for runs outside an orchestrator.',
+    }),
+    batch_size: z.number().int().min(1).max(1000).default(100).meta({
+      description: 'Items per request to the batch endpoints; 1 uses the single-item endpoints.',
+    }),
+    max_concurrency: z.number().int().min(1).max(64).default(4).meta({ description: 'Requests in flight at once.' }),
+    rate_limit_per_minute: z.number().positive().default(1000).meta({
+      description: "Client-side request rate limit; Siro's documented limit is 1000 requests per token per minute.",
+    }),
+    max_retries: z.number().int().min(0).default(8).meta({
+      description: 'Retries per request for 429, 5xx, timeouts and connection errors.',
+    }),
+    max_retry_time_ms: z.number().int().positive().default(300_000).meta({
+      description: 'Give up on a request after retrying it for this long in total.',
+    }),
+    request_timeout_ms: z.number().int().positive().default(30_000).meta({ description: 'Timeout of one HTTP request.' }),
+    user_agent: z.string().min(1).optional().meta({
+      description: `User-Agent header. Default: ${packageJson.name}/${packageJson.version}.`,
+    }),
+    shutdown_grace_ms: z.number().int().min(0).default(10_000).meta({
+      description: 'On SIGTERM/SIGINT, how long requests in flight may take to finish.',
+    }),
+    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').meta({
+      description: 'Log level of the stderr logs.',
+    }),
+  })
+  .strict();
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+/** Settings whose values never appear in output. */
+export const SECRET_SETTINGS = ['api_token'] as const;
+
+const settingKeys = Object.keys(settingsSchema.shape) as (keyof Settings)[];
+
+/** Reads an env value as the type the setting expects (env vars are always text). */
+function fromEnv(key: keyof Settings, text: string): unknown {
+  const probe = (v: unknown) => settingsSchema.shape[key].safeParse(v).success;
+  if (probe(text)) return text;
+  if (text === 'true' || text === 'false') return text === 'true';
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  return text;
+}
+
+export interface LoadOptions {
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Command-line overrides (e.g. --dry-run). */
+  overrides?: Partial<Settings>;
+}
+
+export function loadSettings(opts: LoadOptions): Settings {
+  const raw: Record<string, unknown> = {};
+  if (opts.configFile) {
+    let text: string;
+    try {
+      text = readFileSync(opts.configFile, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${opts.configFile}: ${(e as Error).message}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`config file ${opts.configFile} is not valid JSON: ${(e as Error).message}`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new ConfigError(`config file ${opts.configFile} must hold a JSON object`);
+    }
+    Object.assign(raw, parsed);
+  }
+  const env = opts.env ?? process.env;
+  for (const key of settingKeys) {
+    const value = env[ENV_PREFIX + key.toUpperCase()];
+    if (value !== undefined && value !== '') raw[key] = fromEnv(key, value);
+  }
+  for (const [k, v] of Object.entries(opts.overrides ?? {})) if (v !== undefined) raw[k] = v;
+
+  const result = settingsSchema.safeParse(raw);
+  if (!result.success) {
+    const where = opts.configFile ? ` (config ${opts.configFile} or ${ENV_PREFIX}* env vars)` : '';
+    const lines = result.error.issues.map((i) => {
+      if (i.code === 'unrecognized_keys') {
+        return `unknown setting${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}; known settings: ${settingKeys.join(', ')}`;
+      }
+      // Never echo a secret's value: zod messages name types, not values, so the path is safe to show.
+      return `setting "${i.path.join('.')}": ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration${where}:\n  ${lines.join('\n  ')}`);
+  }
+  const settings = result.data;
+  checkBaseUrl(settings.base_url);
+  if (!settings.dry_run && !settings.api_token) {
+    throw new ConfigError(`setting "api_token" is required unless dry_run is true (or set ${ENV_PREFIX}API_TOKEN)`);
+  }
+  return settings;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+function checkBaseUrl(baseUrl: string): void {
+  const url = new URL(baseUrl);
+  if (url.protocol === 'https:') return;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return;
+  throw new ConfigError(
+    `setting "base_url" must use https (plain http is allowed only for loopback addresses such as the sandbox): ${url.protocol}//${url.host}`,
+  );
+}
+
+/** The mapping file or folder to load: explicit setting, else ./mappings, else the shipped defaults. */
+export function resolveMappingsPath(settings: Settings, cwd = process.cwd()): string {
+  if (settings.mappings) return isAbsolute(settings.mappings) ? settings.mappings : resolve(cwd, settings.mappings);
+  const local = resolve(cwd, 'mappings');
+  if (existsSync(local)) return local;
+  return join(packageRoot, 'mappings');
+}
+
+/** The maximum number of rejected records allowed for `read` records, or Infinity. */
+export function rejectLimit(settings: Settings, read: number): number {
+  const m = settings.max_rejected;
+  if (m === undefined) return Infinity;
+  if (typeof m === 'number') return m;
+  return (parseFloat(m) / 100) * read;
+}
+
+export function userAgent(settings: Settings): string {
+  return settings.user_agent ?? `${packageJson.name}/${packageJson.version} (Singer target; node ${process.versions.node})`;
+}
+
+/** The settings as JSON Schema, each secret marked, for --about and the Meltano definition. */
+export function settingsJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(settingsSchema, { io: 'input' }) as Record<string, unknown>;
+}

@@ -1,0 +1,54 @@
+import type { SiroObject } from '../siro/spec.js';
+
+/**
+ * The seam between the pipeline (read, validate, map) and delivery. A dry run and real delivery to Siro
+ * are two sinks behind this interface; the checkpointer only ever sees outcomes.
+ */
+
+export interface OutboundItem {
+  /** Sequence number of the RECORD in the input (1-based, increasing): the checkpointer's unit. */
+  seq: number;
+  /** Input line of the RECORD, for messages and the rejects file. */
+  line: number;
+  stream: string;
+  /** The record's key_properties values, for messages (e.g. `id=42`). */
+  key: string;
+  object: SiroObject;
+  externalId: string;
+  payload: Record<string, unknown>;
+}
+
+export type Outcome =
+  | { kind: 'acked'; item: OutboundItem; siroId?: string }
+  | { kind: 'rejected'; item: OutboundItem; reasons: string[]; status?: number };
+
+/** Called once per pushed item, in no particular order. Must not throw. */
+export type OutcomeHandler = (outcome: Outcome) => void;
+
+export interface DeliveryStats {
+  requests: number;
+  retries: number;
+  throttled: number; // 429 answers
+  acked: number;
+  rejected: number;
+  splits: number;
+  /** Request durations in ms, for METRIC lines and latency percentiles. */
+  latenciesMs: number[];
+}
+
+export interface Sink {
+  /** Hand over one item. Resolves when there is room for the next (backpressure); rejects on a fatal API error. */
+  push(item: OutboundItem): Promise<void>;
+  /** Resolves once every pushed item has an outcome; rejects on a fatal API error. */
+  drain(): Promise<void>;
+  /**
+   * Stop: send nothing new, let requests in flight finish for up to `graceMs`, then give up on them.
+   * Items that got no outcome are simply never reported (their state is never printed).
+   */
+  close(graceMs: number): Promise<void>;
+  stats(): DeliveryStats;
+}
+
+export function emptyStats(): DeliveryStats {
+  return { requests: 0, retries: 0, throttled: 0, acked: 0, rejected: 0, splits: 0, latenciesMs: [] };
+}
