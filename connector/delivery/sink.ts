@@ -46,6 +46,11 @@ export interface Sink {
    * Items that got no outcome are simply never reported (their state is never printed).
    */
   close(graceMs: number): Promise<void>;
+  /**
+   * Optional: a STATE just arrived, so send (or write) what waits in an open batch now rather than after
+   * its linger time, letting the state go out sooner.
+   */
+  flushPending?(): void;
   stats(): DeliveryStats;
 }
 

@@ -1,0 +1,47 @@
+import { ENV_PREFIX, SECRET_SETTINGS, settingsJsonSchema } from './config.js';
+import { packageJson } from './paths.js';
+
+/** What `--about` tells: the Meltano SDK's plugin self-description. */
+export const CAPABILITIES = ['about', 'validate-records'] as const;
+
+export interface AboutInfo {
+  name: string;
+  version: string;
+  description: string;
+  capabilities: string[];
+  settings: Record<string, unknown>;
+  secret_settings: string[];
+  env_var_prefix: string;
+}
+
+export function aboutInfo(): AboutInfo {
+  return {
+    name: packageJson.name,
+    version: packageJson.version,
+    description: packageJson.description,
+    capabilities: [...CAPABILITIES],
+    settings: settingsJsonSchema(),
+    secret_settings: [...SECRET_SETTINGS],
+    env_var_prefix: ENV_PREFIX,
+  };
+}
+
+export function aboutText(): string {
+  const info = aboutInfo();
+  const props = (info.settings.properties ?? {}) as Record<string, { description?: string; default?: unknown; type?: string; anyOf?: { type: string }[] }>;
+  const lines = [
+    `Name: ${info.name}`,
+    `Version: ${info.version}`,
+    `Description: ${info.description}`,
+    `Capabilities: ${info.capabilities.join(', ')}`,
+    `Env var prefix: ${info.env_var_prefix} (e.g. ${info.env_var_prefix}API_TOKEN)`,
+    'Settings:',
+  ];
+  for (const [name, s] of Object.entries(props)) {
+    const type = s.type ?? s.anyOf?.map((a) => a.type).join(' | ') ?? 'any';
+    const secret = (SECRET_SETTINGS as readonly string[]).includes(name) ? ', secret' : '';
+    const def = s.default !== undefined ? `, default ${JSON.stringify(s.default)}` : '';
+    lines.push(`  ${name} (${type}${secret}${def}): ${s.description ?? ''}`);
+  }
+  return lines.join('\n');
+}

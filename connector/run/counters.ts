@@ -1,0 +1,46 @@
+import type { RejectEntry } from '../checkpoint/rejects.js';
+
+/** Per-stream counts for the run summary. */
+export interface StreamCounts {
+  read: number;
+  mapped: number;
+  delivered: number;
+  rejected: number;
+  skipped: number;
+}
+
+export class RunCounters {
+  readonly streams = new Map<string, StreamCounts>();
+  /** Rejections grouped by stage and reason shape, with one example each. */
+  readonly rejectReasons = new Map<string, { count: number; example: string }>();
+
+  stream(name: string): StreamCounts {
+    let c = this.streams.get(name);
+    if (!c) {
+      c = { read: 0, mapped: 0, delivered: 0, rejected: 0, skipped: 0 };
+      this.streams.set(name, c);
+    }
+    return c;
+  }
+
+  noteReject(entry: RejectEntry): void {
+    const reason = entry.reasons[0] ?? 'unknown';
+    // Group by the reason's shape, not its values: `value "abc"` and `value "def"` are one group.
+    const group = `${entry.stage}: ${reason.replace(/"[^"]*"/g, '"…"').replace(/\d+/g, 'N')}`;
+    const g = this.rejectReasons.get(group);
+    if (g) g.count++;
+    else this.rejectReasons.set(group, { count: 1, example: `${entry.stream} ${entry.key}: ${reason}` });
+  }
+
+  totals(): StreamCounts {
+    const t: StreamCounts = { read: 0, mapped: 0, delivered: 0, rejected: 0, skipped: 0 };
+    for (const c of this.streams.values()) {
+      t.read += c.read;
+      t.mapped += c.mapped;
+      t.delivered += c.delivered;
+      t.rejected += c.rejected;
+      t.skipped += c.skipped;
+    }
+    return t;
+  }
+}

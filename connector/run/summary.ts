@@ -1,0 +1,42 @@
+import type { Settings } from '../config.js';
+import type { Logger } from '../log.js';
+import type { TargetRunResult } from './target-run.js';
+
+/** The end-of-run summary on stderr: one structured log line, and a table a person can read. */
+export function printSummary(result: TargetRunResult, settings: Settings, log: Logger): void {
+  const totals = result.counters.totals();
+  const stats = result.sink.stats();
+  const seconds = result.elapsedMs / 1000;
+  const rate = seconds > 0 ? Math.round(totals.delivered / seconds) : totals.delivered;
+  const streams = Object.fromEntries(result.counters.streams);
+  const rejectedByReason = Object.fromEntries([...result.counters.rejectReasons].map(([k, v]) => [k, v.count]));
+  log.info(
+    {
+      run_id: result.runId,
+      dry_run: settings.dry_run,
+      totals,
+      streams,
+      rejected_by_reason: rejectedByReason,
+      requests: stats.requests,
+      retries: stats.retries,
+      throttled: stats.throttled,
+      states_printed: result.statesPrinted,
+      elapsed_s: seconds,
+      items_per_s: rate,
+    },
+    'run summary',
+  );
+
+  const rows = [['stream', 'read', 'mapped', settings.dry_run ? 'written' : 'delivered', 'rejected', 'skipped']];
+  for (const [name, c] of result.counters.streams) rows.push([name, ...[c.read, c.mapped, c.delivered, c.rejected, c.skipped].map(String)]);
+  rows.push(['total', ...[totals.read, totals.mapped, totals.delivered, totals.rejected, totals.skipped].map(String)]);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  lines.push(
+    `requests ${stats.requests}, retries ${stats.retries}, 429s ${stats.throttled}, states printed ${result.statesPrinted}, ` +
+      `${seconds.toFixed(1)} s, ${rate} items/s`,
+  );
+  for (const [reason, g] of result.counters.rejectReasons) lines.push(`rejected ${g.count}× ${reason} (e.g. ${g.example})`);
+  if (totals.rejected > 0) lines.push(`rejected records are in ${settings.rejects_file}`);
+  process.stderr.write(lines.map((l) => `target-siro: ${l}`).join('\n') + '\n');
+}

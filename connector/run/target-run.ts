@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { rejectLimit, type Settings } from '../config.js';
+import { FatalApiError, InputError, InterruptedError, RejectLimitError } from '../errors.js';
+import { RejectsFile, type RejectEntry } from '../checkpoint/rejects.js';
+import { StateOutput } from '../checkpoint/state-output.js';
+import { Watermark } from '../checkpoint/watermark.js';
+import type { Outcome, OutcomeHandler, Sink } from '../delivery/sink.js';
+import type { MappingSet } from '../mapping/index.js';
+import type { JsonObject, RecordMessage } from '../singer/messages.js';
+import { readMessages } from '../singer/reader.js';
+import { StreamRegistry, type StreamInfo } from '../singer/streams.js';
+import { RunCounters } from './counters.js';
+
+/**
+ * One run of the target: read Singer messages, validate and map each record, hand payloads to a sink, and
+ * print each STATE once every record before it is finished. The sink decides what "delivered" means
+ * (a dry-run file or Siro's sync API); this module only sees outcomes.
+ */
+
+export interface TargetRunOptions {
+  settings: Settings;
+  input: Readable;
+  mappings: MappingSet;
+  log: Logger;
+  createSink: (onOutcome: OutcomeHandler) => Sink;
+  /** Aborted on SIGTERM/SIGINT: stop reading, let requests in flight finish, print the safe state. */
+  signal?: AbortSignal;
+  stdoutFd?: number;
+}
+
+export interface TargetRunResult {
+  runId: string;
+  counters: RunCounters;
+  sink: Sink;
+  statesPrinted: number;
+  elapsedMs: number;
+  /** Set when the run ended in error; the CLI turns it into a message and an exit code. */
+  error?: Error;
+}
+
+export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult> {
+  const { settings, mappings, log } = opts;
+  const started = Date.now();
+  const runId = randomUUID();
+  const registry = new StreamRegistry(settings.validate_records);
+  const watermark = new Watermark();
+  const states = new StateOutput(settings.state_file, opts.stdoutFd);
+  const rejects = new RejectsFile(settings.rejects_file, runId);
+  const counters = new RunCounters();
+  const warnedUnmapped = new Set<string>();
+  let fatal: Error | undefined;
+
+  const releaseSafeState = (): void => {
+    if (fatal) return; // after a fatal error, no further state is printed
+    const safe = watermark.takeSafeState();
+    if (!safe) return;
+    rejects.sync();
+    states.print(safe.value);
+  };
+
+  const reject = (entry: RejectEntry): void => {
+    rejects.write(entry);
+    counters.stream(entry.stream).rejected++;
+    counters.noteReject(entry);
+    log.warn({ stream: entry.stream, key: entry.key, line: entry.line, stage: entry.stage, reasons: entry.reasons }, 'record rejected');
+  };
+
+  const onOutcome = (o: Outcome): void => {
+    const { item } = o;
+    if (o.kind === 'acked') {
+      counters.stream(item.stream).delivered++;
+    } else {
+      reject({
+        stream: item.stream,
+        key: item.key,
+        line: item.line,
+        seq: item.seq,
+        stage: 'siro',
+        reasons: o.reasons,
+        status: o.status,
+        externalId: item.externalId,
+        payload: item.payload,
+      });
+    }
+    watermark.finish(item.seq);
+    releaseSafeState();
+  };
+
+  const sink = opts.createSink(onOutcome);
+
+  const handleRecord = async (line: number, msg: RecordMessage): Promise<void> => {
+    const stream = registry.get(msg.stream);
+    if (!stream) throw new InputError(line, 'RECORD before any SCHEMA for its stream', msg.stream);
+    const seq = watermark.nextSeq();
+    const counts = counters.stream(msg.stream);
+    counts.read++;
+    const record = msg.record;
+    const mapping = mappings.forStream(msg.stream);
+    if (!mapping) {
+      counts.skipped++;
+      if (!warnedUnmapped.has(msg.stream)) {
+        warnedUnmapped.add(msg.stream);
+        log.warn({ stream: msg.stream, mappings: mappings.files }, `no mapping names stream "${msg.stream}": its records are skipped`);
+      }
+      watermark.finish(seq);
+      return;
+    }
+    const key = recordKey(record, stream);
+    const base = { stream: msg.stream, key: key.text, line, seq, record };
+    if (key.missing.length > 0) {
+      reject({ ...base, stage: 'input', reasons: key.missing.map((k) => `key property "${k}" is missing from the record`) });
+      watermark.finish(seq);
+      return;
+    }
+    const violations = stream.validate(record);
+    if (violations.length > 0) {
+      reject({ ...base, stage: 'schema', reasons: violations });
+      watermark.finish(seq);
+      return;
+    }
+    const mapped = mapping.map(record);
+    if (!mapped.ok) {
+      reject({ ...base, stage: 'mapping', reasons: mapped.reasons, payload: mapped.payload });
+      watermark.finish(seq);
+      return;
+    }
+    counts.mapped++;
+    await sink.push({ seq, line, stream: msg.stream, key: key.text, object: mapping.object, externalId: mapped.externalId, payload: mapped.payload });
+  };
+
+  let inputError: InputError | undefined;
+  let interrupted = false;
+  const onAbort = () => {
+    interrupted = true;
+    log.warn('stop requested: no more input is read; finishing requests in flight');
+    opts.input.destroy();
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    try {
+      for await (const { line, message } of readMessages(opts.input, (l, type) =>
+        log.warn({ line, type }, `input line ${l}: unknown Singer message type "${type}" ignored`),
+      )) {
+        if (interrupted) break;
+        switch (message.type) {
+          case 'SCHEMA':
+            registry.register(message, line);
+            break;
+          case 'RECORD':
+            await handleRecord(line, message);
+            break;
+          case 'STATE':
+            watermark.holdState(message.value);
+            sink.flushPending?.();
+            releaseSafeState();
+            break;
+          case 'ACTIVATE_VERSION':
+            log.debug({ stream: message.stream, version: message.version }, 'ACTIVATE_VERSION');
+            break;
+        }
+      }
+    } catch (e) {
+      if (e instanceof InputError) inputError = e;
+      else if (!(interrupted && isStreamDestroyed(e))) throw e;
+    }
+
+    if (interrupted) {
+      await sink.close(settings.shutdown_grace_ms);
+      releaseSafeState();
+      if (watermark.unfinished > 0) {
+        throw new InterruptedError(
+          `interrupted: ${watermark.unfinished} record(s) read were not delivered; the last printed state does not cover them, so a rerun from it re-sends them`,
+        );
+      }
+    } else {
+      // Deliver what came before a broken line too, so its state can be printed; nothing after it is.
+      await sink.drain();
+      releaseSafeState();
+      if (inputError) throw inputError;
+    }
+
+    const totals = counters.totals();
+    const limit = rejectLimit(settings, totals.read);
+    if (totals.rejected > limit) {
+      throw new RejectLimitError(
+        `${totals.rejected} of ${totals.read} records were rejected, more than max_rejected (${String(settings.max_rejected)}); see ${settings.rejects_file}`,
+      );
+    }
+    return finish();
+  } catch (e) {
+    if (e instanceof FatalApiError) fatal = e;
+    if (!(e instanceof InterruptedError) && !interrupted) await sink.close(0).catch(() => undefined);
+    return finish(e as Error);
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    rejects.close();
+  }
+
+  function finish(error?: Error): TargetRunResult {
+    return { runId, counters, sink, statesPrinted: states.printed, elapsedMs: Date.now() - started, error };
+  }
+}
+
+function isStreamDestroyed(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED' || code === 'ABORT_ERR';
+}
+
+/** The record's key_properties as text (`id=42`), and the ones it lacks. */
+function recordKey(record: JsonObject, stream: StreamInfo): { text: string; missing: string[] } {
+  const props = stream.keyProperties;
+  if (props.length === 0) return { text: '', missing: [] };
+  const missing: string[] = [];
+  const parts: string[] = [];
+  for (const p of props) {
+    const v = record[p];
+    if (v === undefined || v === null) missing.push(p);
+    else parts.push(`${p}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  }
+  return { text: parts.join(','), missing };
+}

@@ -1,0 +1,112 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { InputError } from '../errors.js';
+import { bigIntsAsNumbers, hasBigInt, stringifyExact } from './exact-json.js';
+import type { JsonObject, SchemaMessage } from './messages.js';
+
+/**
+ * The streams announced by SCHEMA messages: their schema, key properties and a record validator compiled
+ * once per SCHEMA. A later SCHEMA for a stream replaces the earlier one for the records after it.
+ */
+export interface StreamInfo {
+  name: string;
+  keyProperties: string[];
+  bookmarkProperties: string[];
+  /** Violations of the stream's schema, or [] when the record is valid. */
+  validate(record: JsonObject): string[];
+}
+
+// Real taps send draft-04 schemas, `multipleOf: 0.01` numerics and date-times with or without offsets.
+// Formats are not enforced here: the mapping converts and checks the values it uses, with better messages.
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, multipleOfPrecision: 9, logger: false });
+
+export class StreamRegistry {
+  private readonly streams = new Map<string, StreamInfo>();
+
+  constructor(private readonly validateRecords: boolean) {}
+
+  register(message: SchemaMessage, line: number): StreamInfo {
+    const info: StreamInfo = {
+      name: message.stream,
+      keyProperties: message.key_properties ?? [],
+      bookmarkProperties: message.bookmark_properties ?? [],
+      validate: this.validateRecords ? compileValidator(message, line) : () => [],
+    };
+    this.streams.set(message.stream, info);
+    return info;
+  }
+
+  get(stream: string): StreamInfo | undefined {
+    return this.streams.get(stream);
+  }
+}
+
+// Some taps repeat the same SCHEMA before every batch: compile each distinct schema once.
+const compiledBySchemaText = new Map<string, ValidateFunction>();
+
+function compileValidator(message: SchemaMessage, line: number): (record: JsonObject) => string[] {
+  const text = stringifyExact(message.schema);
+  let validate = compiledBySchemaText.get(text);
+  if (!validate) {
+    try {
+      validate = ajv.compile(toCurrentDraft(message.schema) as object);
+    } catch (e) {
+      throw new InputError(line, `SCHEMA is not a usable JSON Schema: ${(e as Error).message}`, message.stream);
+    }
+    compiledBySchemaText.set(text, validate);
+  }
+  const fn = validate;
+  return (record) => {
+    // ajv knows no bigint; a number copy is exact enough for type checks and only made when needed.
+    const ok = fn(record) || (hasBigInt(record) && fn(bigIntsAsNumbers(record)));
+    return ok ? [] : (fn.errors ?? []).map(describeViolation);
+  };
+}
+
+function describeViolation(e: ErrorObject): string {
+  const at = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '';
+  if (e.keyword === 'required') {
+    const missing = (e.params as { missingProperty: string }).missingProperty;
+    return `field "${at ? `${at}.${missing}` : missing}" is required by the stream's schema but missing`;
+  }
+  if (e.keyword === 'additionalProperties') {
+    return `field "${at ? at + '.' : ''}${(e.params as { additionalProperty: string }).additionalProperty}" is not allowed by the stream's schema`;
+  }
+  return `field "${at || '(record)'}" ${e.message ?? 'is invalid'}`;
+}
+
+/**
+ * Draft-04 schemas (tap-postgres and other singer-io taps) use boolean `exclusiveMaximum/Minimum` and `id`;
+ * rewrite them to the draft-07 forms ajv expects. `$schema` is dropped so any draft is accepted.
+ */
+export function toCurrentDraft(schema: unknown): unknown {
+  // tap-postgres bounds bigint columns with ±2^63, which arrive as bigint: ajv wants numbers there.
+  if (typeof schema === 'bigint') return Number(schema);
+  if (Array.isArray(schema)) return schema.map(toCurrentDraft);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const src = schema as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(src)) {
+    if (k === '$schema') continue;
+    if (k === 'exclusiveMaximum' || k === 'exclusiveMinimum') {
+      if (typeof v === 'boolean') {
+        const bound = k === 'exclusiveMaximum' ? 'maximum' : 'minimum';
+        if (v && typeof src[bound] === 'number') out[k] = src[bound];
+        continue;
+      }
+      out[k] = v;
+      continue;
+    }
+    if ((k === 'maximum' || k === 'minimum') && src[k === 'maximum' ? 'exclusiveMaximum' : 'exclusiveMinimum'] === true) {
+      continue; // became the exclusive bound above
+    }
+    // Draft-04 `id` (and `$id`) would register the schema globally in ajv and clash on the next SCHEMA.
+    if ((k === 'id' || k === '$id') && typeof v === 'string') continue;
+    // Property names are data, not keywords: convert the schemas under them, keep the names.
+    if ((k === 'properties' || k === 'definitions' || k === '$defs' || k === 'patternProperties') && v && typeof v === 'object') {
+      out[k] = Object.fromEntries(Object.entries(v as object).map(([name, sub]) => [name, toCurrentDraft(sub)]));
+      continue;
+    }
+    out[k] = toCurrentDraft(v);
+  }
+  return out;
+}
