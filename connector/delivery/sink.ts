@@ -6,7 +6,10 @@ import type { SiroObject } from '../siro/spec.js';
  */
 
 export interface OutboundItem {
-  /** Sequence number of the RECORD in the input (1-based, increasing): the checkpointer's unit. */
+  /**
+   * Sequence number of the RECORD in the input (1-based, increasing): the checkpointer's unit. Items the
+   * target makes itself (soft deletes, retries of earlier rejects) carry 0: no state waits for them.
+   */
   seq: number;
   /** Input line of the RECORD, for messages and the rejects file. */
   line: number;
@@ -16,11 +19,15 @@ export interface OutboundItem {
   object: SiroObject;
   externalId: string;
   payload: Record<string, unknown>;
+  /** Why the item exists: a RECORD (default), a soft delete the target made, or a retry of an earlier reject. */
+  origin?: 'record' | 'delete' | 'retry';
 }
 
 export type Outcome =
   | { kind: 'acked'; item: OutboundItem; siroId?: string }
-  | { kind: 'rejected'; item: OutboundItem; reasons: string[]; status?: number };
+  | { kind: 'rejected'; item: OutboundItem; reasons: string[]; status?: number }
+  /** Not sent: Siro already holds this exact payload (the ledger's change detection). */
+  | { kind: 'unchanged'; item: OutboundItem };
 
 /** Called once per pushed item, in no particular order. Must not throw. */
 export type OutcomeHandler = (outcome: Outcome) => void;

@@ -7,6 +7,10 @@ export interface StreamCounts {
   delivered: number;
   rejected: number;
   skipped: number;
+  /** Not sent because Siro already holds the same payload (ledger). */
+  unchanged: number;
+  /** Soft deletes sent for rows gone from a full table (ledger). */
+  deleted: number;
 }
 
 export class RunCounters {
@@ -17,7 +21,7 @@ export class RunCounters {
   stream(name: string): StreamCounts {
     let c = this.streams.get(name);
     if (!c) {
-      c = { read: 0, mapped: 0, delivered: 0, rejected: 0, skipped: 0 };
+      c = { read: 0, mapped: 0, delivered: 0, rejected: 0, skipped: 0, unchanged: 0, deleted: 0 };
       this.streams.set(name, c);
     }
     return c;
@@ -33,14 +37,8 @@ export class RunCounters {
   }
 
   totals(): StreamCounts {
-    const t: StreamCounts = { read: 0, mapped: 0, delivered: 0, rejected: 0, skipped: 0 };
-    for (const c of this.streams.values()) {
-      t.read += c.read;
-      t.mapped += c.mapped;
-      t.delivered += c.delivered;
-      t.rejected += c.rejected;
-      t.skipped += c.skipped;
-    }
+    const t: StreamCounts = { read: 0, mapped: 0, delivered: 0, rejected: 0, skipped: 0, unchanged: 0, deleted: 0 };
+    for (const c of this.streams.values()) for (const k of Object.keys(t) as (keyof StreamCounts)[]) t[k] += c[k];
     return t;
   }
 }

@@ -61,6 +61,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
   };
 
   const reject = (entry: RejectEntry): void => {
+    if (entry.stage !== 'siro') sink.noteUnsent?.({ stream: entry.stream, externalId: entry.externalId, reasons: entry.reasons });
     rejects.write(entry);
     counters.stream(entry.stream).rejected++;
     counters.noteReject(entry);
@@ -70,7 +71,9 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
   const onOutcome = (o: Outcome): void => {
     const { item } = o;
     if (o.kind === 'acked') {
-      counters.stream(item.stream).delivered++;
+      counters.stream(item.stream)[item.origin === 'delete' ? 'deleted' : 'delivered']++;
+    } else if (o.kind === 'unchanged') {
+      counters.stream(item.stream).unchanged++;
     } else {
       reject({
         stream: item.stream,
@@ -122,7 +125,8 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
     }
     const mapped = mapping.map(record);
     if (!mapped.ok) {
-      reject({ ...base, stage: 'mapping', reasons: mapped.reasons, payload: mapped.payload });
+      const externalId = typeof mapped.payload?.externalId === 'string' ? mapped.payload.externalId : undefined;
+      reject({ ...base, stage: 'mapping', reasons: mapped.reasons, payload: mapped.payload, externalId });
       watermark.finish(seq);
       return;
     }
@@ -159,6 +163,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
             break;
           case 'ACTIVATE_VERSION':
             log.debug({ stream: message.stream, version: message.version }, 'ACTIVATE_VERSION');
+            await sink.activateVersion?.(message.stream, message.version);
             break;
         }
       }
