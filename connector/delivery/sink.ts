@@ -58,6 +58,10 @@ export interface Sink {
    * its linger time, letting the state go out sooner.
    */
   flushPending?(): void;
+  /** Optional: an ACTIVATE_VERSION message, in input order (the ledger uses it to find rows gone from a full table). */
+  activateVersion?(stream: string, version: number): Promise<void>;
+  /** Optional: a RECORD was read but will not be pushed, because the target rejected it before delivery. */
+  noteUnsent?(info: { stream: string; externalId?: string; reasons: string[] }): void;
   stats(): DeliveryStats;
 }
 
