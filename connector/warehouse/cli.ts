@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { TargetError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { packageJson } from '../paths.js';
+import { connectionSecrets, describeConnection, loadSettings, type TapSettings } from './config.js';
+import { openWarehouse } from './dialect.js';
+import { catalogOf, discoverStreams, readDeselectedStreams } from './discovery.js';
+import { redact } from './errors.js';
+import { SingerWriter } from './singer-writer.js';
+import { emptyState, readStateFile } from './state.js';
+import { runSync } from './sync.js';
+
+/**
+ * tap-warehouse: a Singer tap that reads tables or queries of a SQL warehouse (Postgres for now).
+ * stdout carries Singer messages only (or the catalog with --discover); logs go to stderr.
+ */
+
+interface CliOptions {
+  config?: string;
+  state?: string;
+  discover?: boolean;
+  catalog?: string;
+}
+
+const INTERRUPTED_EXIT_CODE = 130;
+
+async function main(opts: CliOptions, secrets: string[]): Promise<number> {
+  const settings: TapSettings = loadSettings({ configFile: opts.config });
+  secrets.push(...connectionSecrets(settings.connection));
+  const log = createLogger(settings.logLevel);
+  const deselected = opts.catalog && !opts.discover ? readDeselectedStreams(opts.catalog) : new Set<string>();
+  const state = opts.state && !opts.discover ? readStateFile(opts.state) : emptyState();
+
+  const streams = settings.streams.filter((s) => !deselected.has(s.name));
+  for (const s of settings.streams) if (deselected.has(s.name)) log.info({ stream: s.name }, 'stream not selected in the catalog; skipped');
+
+  log.info({ dialect: settings.dialect, database: describeConnection(settings.connection) }, 'connecting');
+  const warehouse = await openWarehouse(settings.dialect, { connection: settings.connection, log });
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.warn({ signal }, 'stopping after the current row');
+    controller.abort();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    await warehouse.check();
+    const discovered = await discoverStreams(warehouse, streams);
+    if (opts.discover) {
+      const writer = new SingerWriter(process.stdout);
+      await writer.line(JSON.stringify(catalogOf(discovered), null, 2));
+      await writer.flush();
+      return 0;
+    }
+    const result = await runSync({
+      warehouse,
+      streams: discovered,
+      state,
+      writer: new SingerWriter(process.stdout),
+      stateEveryRows: settings.stateEveryRows,
+      log,
+      signal: controller.signal,
+    });
+    log.info({ rows: result.rows }, 'sync finished');
+    return result.interrupted ? INTERRUPTED_EXIT_CODE : 0;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await warehouse.close().catch(() => undefined);
+  }
+}
+
+const program = new Command()
+  .name('tap-warehouse')
+  .description('Singer tap: reads tables or SQL queries of a warehouse (Postgres) as Singer streams.')
+  .version(packageJson.version)
+  .option('-c, --config <file>', 'JSON config file (settings may also come from TAP_WAREHOUSE_* env vars)')
+  .option('-s, --state <file>', 'state to resume from: {"bookmarks": ...} or Meltano\'s {"singer_state": ...}')
+  .option('-d, --discover', 'print the Singer catalog of the configured streams and exit')
+  .option('--catalog <file>', 'Singer catalog; streams whose top-level metadata has "selected": false are skipped')
+  .action(async (opts: CliOptions) => {
+    const secrets: string[] = [];
+    try {
+      process.exitCode = await main(opts, secrets);
+    } catch (e) {
+      const known = e instanceof TargetError;
+      const text = known ? (e as Error).message : ((e as Error)?.stack ?? String(e));
+      process.stderr.write(`tap-warehouse: ${redact(text, secrets)}\n`);
+      process.exitCode = known ? (e as TargetError).exitCode : 1;
+    }
+  });
+
+await program.parseAsync(process.argv);
