@@ -67,13 +67,38 @@ export const settingsSchema = z
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').meta({
       description: 'Log level of the stderr logs.',
     }),
+    ledger: z.boolean().default(true).meta({
+      description:
+        'Keep a ledger of what Siro acknowledged per externalId (change detection, soft deletes, retries of rejected rows, run history). false runs without one.',
+    }),
+    ledger_path: z.string().min(1).default('state/ledger.sqlite').meta({
+      description: 'SQLite file of the ledger, used unless ledger_url is set.',
+    }),
+    ledger_url: z.string().min(1).optional().meta({
+      description: 'Postgres URL of the ledger (e.g. the warehouse itself) instead of the SQLite file.',
+      secret: true,
+    }),
+    ledger_schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain SQL identifier').default('target_siro').meta({
+      description: 'Postgres schema of the ledger tables (created if missing), with ledger_url.',
+    }),
+    skip_unchanged: z.boolean().default(true).meta({
+      description: 'Do not re-send a row whose payload equals the last one Siro acknowledged (needs the ledger). --full-resync turns it off for one run.',
+    }),
+    delete_mode: z.enum(['none', 'soft']).default('none').meta({
+      description:
+        'soft: when a FULL_TABLE stream ends (ACTIVATE_VERSION), rows the ledger knows but the table no longer has are sent with deletedAt set. none: never delete.',
+    }),
+    max_delete_fraction: z.number().min(0).max(1).default(0.2).meta({
+      description:
+        'Delete guard: when more than this share of a stream\'s rows in the ledger would be soft-deleted at once, nothing is deleted and a warning says why.',
+    }),
   })
   .strict();
 
 export type Settings = z.infer<typeof settingsSchema>;
 
 /** Settings whose values never appear in output. */
-export const SECRET_SETTINGS = ['api_token'] as const;
+export const SECRET_SETTINGS = ['api_token', 'ledger_url'] as const;
 
 const settingKeys = Object.keys(settingsSchema.shape) as (keyof Settings)[];
 
