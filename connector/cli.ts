@@ -1,14 +1,15 @@
 #!/usr/bin/env node
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Command, Option } from 'commander';
 import { aboutInfo, aboutText } from './about.js';
-import { loadSettings, resolveMappingsPath, userAgent, type Settings } from './config.js';
-import { TargetError } from './errors.js';
+import { loadSettings, resolveMappingsPath, type Settings } from './config.js';
+import { InterruptedError, TargetError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { loadMappings } from './mapping/index.js';
 import { packageJson } from './paths.js';
-import { DryRunSink } from './delivery/dry-run-sink.js';
-import { createSiroSink } from './delivery/siro-sink.js';
+import { sinkFactory } from './delivery/create-sink.js';
+import { addRejectsCommand, createLedgerSink, ledgerSinkOptions, openLedgerFromSettings, type RunStatus } from './ledger/index.js';
 import { runTarget } from './run/target-run.js';
 import { printSummary } from './run/summary.js';
 import { addSandboxCommand } from './sandbox/command.js';
@@ -25,6 +26,7 @@ interface RunFlags {
   input?: string;
   dryRun?: boolean;
   dryRunOutput?: string;
+  fullResync?: boolean;
   about?: boolean;
   format?: string;
 }
@@ -54,29 +56,32 @@ async function runCommand(flags: RunFlags): Promise<number> {
   process.on('SIGINT', onSignal);
 
   const input = flags.input ? createReadStream(flags.input) : process.stdin;
+  const runId = randomUUID();
+  const ledger = await openLedgerFromSettings(settings);
+  await ledger?.startRun({ runId, dryRun: settings.dry_run });
+  const createDeliverySink = sinkFactory(settings, log, flags.dryRunOutput);
   const result = await runTarget({
     settings,
     input,
     mappings,
     log,
+    runId,
     signal: abort.signal,
-    createSink: (onOutcome) =>
-      settings.dry_run
-        ? new DryRunSink(onOutcome, flags.dryRunOutput)
-        : createSiroSink({
-            baseUrl: settings.base_url,
-            apiToken: settings.api_token!,
-            userAgent: userAgent(settings),
-            batchSize: settings.batch_size,
-            maxConcurrency: settings.max_concurrency,
-            rateLimitPerMinute: settings.rate_limit_per_minute,
-            maxRetries: settings.max_retries,
-            maxRetryTimeMs: settings.max_retry_time_ms,
-            requestTimeoutMs: settings.request_timeout_ms,
-            onOutcome,
-            log,
-          }),
+    createSink: ledger
+      ? (onOutcome) =>
+          createLedgerSink(createDeliverySink, ledgerSinkOptions(settings, { store: ledger, runId, onOutcome, log, fullResync: flags.fullResync }))
+      : createDeliverySink,
   });
+  if (ledger) {
+    const totals = result.counters.totals();
+    const status: Exclude<RunStatus, 'running'> = !result.error ? 'ok' : result.error instanceof InterruptedError ? 'interrupted' : 'failed';
+    await ledger.finishRun(runId, {
+      status,
+      counts: { read: totals.read, sent: totals.delivered, unchanged: totals.unchanged, rejected: totals.rejected, deleted: totals.deleted },
+      lastState: result.lastState ?? null,
+    });
+    await ledger.close();
+  }
   printSummary(result, settings, log);
   if (result.error) return reportError(result.error, log);
   return 0;
@@ -106,6 +111,7 @@ export function buildProgram(): Command {
     .option('-i, --input <file>', 'read Singer messages from this file instead of stdin')
     .option('--dry-run', 'map and validate, print payloads instead of sending them')
     .option('--dry-run-output <file>', 'with --dry-run: write payload lines to this file instead of stderr')
+    .option('--full-resync', 'send every record even when the ledger says Siro already holds the same payload')
     .option('--about', 'describe the target (settings, capabilities) and exit')
     .addOption(new Option('--format <format>', 'output format of --about').choices(['text', 'json']).default('text'))
     .action(async (flags: RunFlags) => {
@@ -121,6 +127,7 @@ export function buildProgram(): Command {
     });
 
   addSandboxCommand(program);
+  addRejectsCommand(program);
   return program;
 }
 

@@ -20,7 +20,6 @@ export {
   addRejectsCommand,
   rejectsList,
   rejectsRetry,
-  siroSinkFactory,
   type RejectsListOptions,
   type RejectsRetryOptions,
   type RejectsRetryResult,

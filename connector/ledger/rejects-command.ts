@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { loadSettings, userAgent, type Settings } from '../config.js';
-import { DryRunSink } from '../delivery/dry-run-sink.js';
+import { loadSettings, type Settings } from '../config.js';
 import type { Outcome, OutcomeHandler, Sink } from '../delivery/sink.js';
-import { createSiroSink } from '../delivery/siro-sink.js';
+import { sinkFactory } from '../delivery/create-sink.js';
 import { ConfigError, TargetError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { createLedgerSink } from './ledger-sink.js';
@@ -104,7 +103,7 @@ export async function rejectsRetry(settings: Settings, opts: RejectsRetryOptions
   };
   try {
     await store.startRun({ runId, dryRun: settings.dry_run, kind: 'rejects-retry' });
-    const sink = createLedgerSink(opts.createSink ?? siroSinkFactory(settings, opts.log, opts.dryRunOutput), {
+    const sink = createLedgerSink(opts.createSink ?? sinkFactory(settings, opts.log, opts.dryRunOutput), {
       store,
       runId,
       dryRun: settings.dry_run,
@@ -138,24 +137,6 @@ export async function rejectsRetry(settings: Settings, opts: RejectsRetryOptions
 }
 
 /** The sink a run would use: the dry run, or Siro with the delivery settings (as the CLI builds it). */
-export function siroSinkFactory(settings: Settings, log: Logger, dryRunOutput?: string): (onOutcome: OutcomeHandler) => Sink {
-  return (onOutcome) =>
-    settings.dry_run
-      ? new DryRunSink(onOutcome, dryRunOutput)
-      : createSiroSink({
-          baseUrl: settings.base_url,
-          apiToken: settings.api_token!,
-          userAgent: userAgent(settings),
-          batchSize: settings.batch_size,
-          maxConcurrency: settings.max_concurrency,
-          rateLimitPerMinute: settings.rate_limit_per_minute,
-          maxRetries: settings.max_retries,
-          maxRetryTimeMs: settings.max_retry_time_ms,
-          requestTimeoutMs: settings.request_timeout_ms,
-          onOutcome,
-          log,
-        });
-}
 
 async function openStore(settings: Settings): Promise<LedgerStore> {
   if (!settings.ledger) throw new ConfigError('the ledger is turned off (setting "ledger" is false): there is no record of rejected rows');

@@ -25,6 +25,10 @@ export interface TargetRunOptions {
   mappings: MappingSet;
   log: Logger;
   createSink: (onOutcome: OutcomeHandler) => Sink;
+  /** The run's id (ledger rows and rejects lines carry it); a new one when omitted. */
+  runId?: string;
+  /** Called after each state line is printed (the ledger keeps the last one per run). */
+  onStatePrinted?: (line: string) => void;
   /** Aborted on SIGTERM/SIGINT: stop reading, let requests in flight finish, print the safe state. */
   signal?: AbortSignal;
   stdoutFd?: number;
@@ -35,6 +39,8 @@ export interface TargetRunResult {
   counters: RunCounters;
   sink: Sink;
   statesPrinted: number;
+  /** The last state line printed, if any. */
+  lastState?: string;
   elapsedMs: number;
   /** Set when the run ended in error; the CLI turns it into a message and an exit code. */
   error?: Error;
@@ -43,7 +49,7 @@ export interface TargetRunResult {
 export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult> {
   const { settings, mappings, log } = opts;
   const started = Date.now();
-  const runId = randomUUID();
+  const runId = opts.runId ?? randomUUID();
   const registry = new StreamRegistry(settings.validate_records);
   const watermark = new Watermark();
   const states = new StateOutput(settings.state_file, opts.stdoutFd);
@@ -58,6 +64,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
     if (!safe) return;
     rejects.sync();
     states.print(safe.value);
+    opts.onStatePrinted?.(states.lastPrinted!);
   };
 
   const reject = (entry: RejectEntry): void => {
@@ -205,7 +212,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
   }
 
   function finish(error?: Error): TargetRunResult {
-    return { runId, counters, sink, statesPrinted: states.printed, elapsedMs: Date.now() - started, error };
+    return { runId, counters, sink, statesPrinted: states.printed, lastState: states.lastPrinted, elapsedMs: Date.now() - started, error };
   }
 }
 

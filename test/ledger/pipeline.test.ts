@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadSettings, type Settings } from '../../connector/config.js';
 import { createLedgerSink, ledgerSinkOptions } from '../../connector/ledger/ledger-sink.js';
-import { siroSinkFactory } from '../../connector/ledger/rejects-command.js';
+import { sinkFactory } from '../../connector/delivery/create-sink.js';
 import { LedgerStore } from '../../connector/ledger/store.js';
 import { loadMappings } from '../../connector/mapping/index.js';
 import { packageRoot } from '../../connector/paths.js';
@@ -99,7 +99,7 @@ describe('ledger sink in the target pipeline', () => {
       log,
       stdoutFd: fd,
       createSink: (onOutcome) =>
-        (ledgerSink = createLedgerSink(siroSinkFactory(settings, log), ledgerSinkOptions(settings, { store, runId, onOutcome, log }))),
+        (ledgerSink = createLedgerSink(sinkFactory(settings, log), ledgerSinkOptions(settings, { store, runId, onOutcome, log }))),
     });
     closeSync(fd);
     const totals = result.counters.totals();

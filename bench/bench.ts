@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { packageRoot } from './child.js';
+import { fmt, progressLogger, type BenchContext } from './context.js';
+import { cpuPathFigure } from './fig-cpu.js';
+import { latencyFigure, naiveFigure } from './fig-delivery.js';
+import { memoryFigure } from './fig-memory.js';
+import { rateLimitFigure } from './fig-rate.js';
+import { rerunFigure } from './fig-rerun.js';
+import { machineInfo } from './machine.js';
+import { writeResults, type Figure } from './report.js';
+import { Dataset } from './singer-data.js';
+
+/**
+ * `npm run bench`: measures the target's speed and memory against references taken in the same run, and
+ * writes bench/results.md and bench/results.json. Progress goes to stderr.
+ *
+ *   node dist/bench/bench.js [--quick] [--out DIR] [--only cpu,memory,latency,naive,rate,rerun]
+ *
+ * --quick runs tiny sizes (seconds) for the smoke test; --out writes the results elsewhere (the smoke test
+ * never overwrites the committed results).
+ */
+
+const FIGURES = ['cpu', 'memory', 'latency', 'naive', 'rate', 'rerun'] as const;
+type FigureName = (typeof FIGURES)[number];
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      only: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const only = new Set<FigureName>(
+    values.only ? (values.only.split(',').map((s) => s.trim()) as FigureName[]) : FIGURES,
+  );
+  for (const name of only) if (!FIGURES.includes(name)) throw new Error(`--only: unknown figure "${name}" (known: ${FIGURES.join(', ')})`);
+  const outDir = resolve(values.out ?? join(packageRoot, 'bench'));
+  const started = performance.now();
+  const ctx: BenchContext = {
+    quick: values.quick ?? false,
+    dir: mkdtempSync(join(tmpdir(), 'target-siro-bench-')),
+    progress: progressLogger('bench'),
+  };
+  const machine = machineInfo();
+  ctx.progress(`${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}${ctx.quick ? ' (quick)' : ''}`);
+  const figures: Figure[] = [];
+  try {
+    if (only.has('cpu') || only.has('memory')) {
+      const records = ctx.quick ? 20_000 : 1_000_000;
+      const file = join(ctx.dir, 'big.jsonl');
+      ctx.progress(`generating ${fmt.int(records)} records`);
+      const bytes = new Dataset({ records, seed: 11 }).writeFile(file, (n) => ctx.progress(`generated ${fmt.int(n)} lines`));
+      ctx.progress(`generated ${fmt.mb(bytes)}`);
+      if (only.has('cpu')) figures.push(await cpuPathFigure(ctx, file, records, bytes));
+      if (only.has('memory')) figures.push(await memoryFigure(ctx, file, records));
+      rmSync(file, { force: true });
+    }
+    let latencyRate: number | undefined;
+    if (only.has('latency')) {
+      const latency = await latencyFigure(ctx);
+      figures.push(latency.figure);
+      latencyRate = latency.itemsPerSecond;
+    }
+    if (only.has('rate')) figures.push(await rateLimitFigure(ctx));
+    if (only.has('rerun')) figures.push(await rerunFigure(ctx));
+    if (only.has('naive')) figures.push(await naiveFigure(ctx, latencyRate));
+  } finally {
+    if (!values.keep) rmSync(ctx.dir, { recursive: true, force: true });
+    else ctx.progress(`scratch files kept in ${ctx.dir}`);
+  }
+  const totalSeconds = (performance.now() - started) / 1000;
+  const written = writeResults(outDir, { machine, quick: ctx.quick, totalSeconds, figures });
+  for (const f of figures) process.stderr.write(`bench: ${f.status.padEnd(12)} ${f.title}: ${f.result}\n`);
+  process.stderr.write(`bench: wrote ${written.markdown} and ${written.json} in ${totalSeconds.toFixed(0)} s\n`);
+  return 0;
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (e: Error) => {
+    process.stderr.write(`bench: failed: ${e.stack ?? e.message}\n`);
+    process.exitCode = 1;
+  },
+);

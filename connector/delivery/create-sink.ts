@@ -1,0 +1,25 @@
+import { userAgent, type Settings } from '../config.js';
+import type { Logger } from '../log.js';
+import { DryRunSink } from './dry-run-sink.js';
+import type { OutcomeHandler, Sink } from './sink.js';
+import { createSiroSink } from './siro-sink.js';
+
+/** The sink the settings ask for: a dry run, or delivery to Siro's sync API. */
+export function sinkFactory(settings: Settings, log: Logger, dryRunOutput?: string): (onOutcome: OutcomeHandler) => Sink {
+  return (onOutcome) =>
+    settings.dry_run
+      ? new DryRunSink(onOutcome, dryRunOutput)
+      : createSiroSink({
+          baseUrl: settings.base_url,
+          apiToken: settings.api_token!,
+          userAgent: userAgent(settings),
+          batchSize: settings.batch_size,
+          maxConcurrency: settings.max_concurrency,
+          rateLimitPerMinute: settings.rate_limit_per_minute,
+          maxRetries: settings.max_retries,
+          maxRetryTimeMs: settings.max_retry_time_ms,
+          requestTimeoutMs: settings.request_timeout_ms,
+          onOutcome,
+          log,
+        });
+}

@@ -1,0 +1,113 @@
+import { Liquid, type Template } from 'liquidjs';
+import { jsonTextValue, parseColumnPath, walk } from './column-path.js';
+import type { MapContext } from './context.js';
+
+/**
+ * `{ template: "..." }` leaves: Liquid (liquidjs), parsed once when the mapping loads. Unknown filters and
+ * tags are load-time errors (strictFilters); unknown variables render empty. JSON-text columns can be
+ * walked into (`{{ meta.crm_id }}`) like column paths.
+ *
+ * Most templates only splice variables into text (`{{ call_type }} with {{ contact_name }}`). Those render
+ * through a plain concatenation of the variables' values, which gives Liquid's own output for text,
+ * numbers, bigints, booleans and nulls at a fraction of the cost; any other value (a list, an object), and
+ * every template using tags or filters, is rendered by liquidjs (renderSync).
+ */
+
+const engine = new Liquid({ strictFilters: true, ownPropertyOnly: true });
+
+export class TemplateSyntaxError extends Error {}
+
+export interface CompiledTemplate {
+  readonly text: string;
+  /** Renders for one record (or one `each` element); may throw when a filter fails at run time. */
+  render(scope: Record<string, unknown>, ctx: MapContext): string;
+}
+
+const OUTPUT = /\{\{(.*?)\}\}/gs;
+/** A bare variable path as Liquid reads it: identifiers, `.name`, `[0]`, `["key"]`. */
+const SIMPLE_VARIABLE = /^[A-Za-z_][\w-]*\??(?:\.[A-Za-z_][\w-]*\??|\[\d+\]|\["[^"\\]*"\]|\['[^'\\]*'\])*$/;
+/** Names Liquid treats specially (literals, and `size`/`first`/`last` of lists and strings). */
+const SPECIAL_NAMES = new Set(['true', 'false', 'nil', 'null', 'empty', 'blank', 'size', 'first', 'last']);
+
+type Part = string | readonly string[];
+
+/** The template as text pieces and variable paths, when it is only that; undefined otherwise. */
+function splicePlan(text: string): Part[] | undefined {
+  if (text.includes('{%')) return undefined;
+  const parts: Part[] = [];
+  let last = 0;
+  for (const m of text.matchAll(OUTPUT)) {
+    const expr = m[1]!;
+    if (expr.startsWith('-') || expr.endsWith('-')) return undefined; // whitespace control
+    const name = expr.trim();
+    if (!SIMPLE_VARIABLE.test(name)) return undefined;
+    const segments = parseColumnPath(name).segments;
+    if (segments.some((s) => SPECIAL_NAMES.has(s))) return undefined;
+    parts.push(text.slice(last, m.index), segments);
+    last = m.index + m[0].length;
+  }
+  const rest = text.slice(last);
+  if (rest.includes('{{') || rest.includes('}}')) return undefined;
+  parts.push(rest);
+  return parts;
+}
+
+/** Liquid's output of a primitive; undefined for values only liquidjs should render. */
+function spliced(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+export function compileTemplate(text: string): CompiledTemplate {
+  let parsed: Template[];
+  try {
+    parsed = engine.parse(text);
+  } catch (e) {
+    throw new TemplateSyntaxError((e as Error).message);
+  }
+  // Root variables the template reads into (`meta` of `meta.crm_id`): JSON text there is parsed first.
+  const walkedRoots = [
+    ...new Set(
+      engine
+        .globalVariableSegmentsSync(parsed)
+        .filter((s) => s.length > 1)
+        .map((s) => String(s[0])),
+    ),
+  ];
+
+  const renderWithLiquid = (scope: Record<string, unknown>, ctx: MapContext): string => {
+    let prepared = scope;
+    for (const root of walkedRoots) {
+      const v = scope[root];
+      if (typeof v !== 'string') continue;
+      const parsedValue = jsonTextValue(v, ctx);
+      if (parsedValue === undefined) continue;
+      if (prepared === scope) prepared = { ...scope };
+      prepared[root] = parsedValue;
+    }
+    return String(engine.renderSync(parsed, prepared));
+  };
+
+  const plan = splicePlan(text);
+  if (plan === undefined) return { text, render: renderWithLiquid };
+  const parts = plan;
+  return {
+    text,
+    render(scope, ctx) {
+      let out = '';
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i]!;
+        if (typeof part === 'string') {
+          out += part;
+          continue;
+        }
+        const piece = spliced(walk(scope, part, ctx));
+        if (piece === undefined) return renderWithLiquid(scope, ctx);
+        out += piece;
+      }
+      return out;
+    },
+  };
+}

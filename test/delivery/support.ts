@@ -1,0 +1,84 @@
+import { createSiroSink, type RequestInfo, type SiroSinkOptions } from '../../connector/delivery/siro-sink.js';
+import type { OutboundItem, Outcome, Sink } from '../../connector/delivery/sink.js';
+import type { Sandbox } from '../../connector/sandbox/server.js';
+import type { SiroObject } from '../../connector/siro/spec.js';
+
+/** Helpers for the delivery tests: real sinks against a real sandbox over HTTP on 127.0.0.1. */
+
+export const TOKEN = 'sandbox-token';
+
+export function engagement(externalId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    externalId,
+    subject: `Visit ${externalId}`,
+    direction: 'OUTBOUND',
+    startTime: '2026-03-04T19:00:00.000Z',
+    account: { externalId: `acc-${externalId}`, name: 'Acme', addresses: [{ country: 'US', street: '1 Main St', city: 'Austin', state: 'TX', zip: '78701' }] },
+    ...extra,
+  };
+}
+
+export function opportunity(externalId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { externalId, name: `Deal ${externalId}`, amount: 1200, disposition: 'OPEN', ...extra };
+}
+
+/** An engagement Siro refuses: an address without its zip. */
+export function badEngagement(externalId: string): Record<string, unknown> {
+  return engagement(externalId, { account: { externalId: 'acc-bad', addresses: [{ country: 'US', street: '1 Main St', city: 'Austin', state: 'TX' }] } });
+}
+
+let nextSeq = 0;
+export function item(payload: Record<string, unknown>, object: SiroObject = 'engagement'): OutboundItem {
+  nextSeq++;
+  const externalId = payload.externalId as string;
+  return { seq: nextSeq, line: nextSeq, stream: `${object}s`, key: `id=${externalId}`, object, externalId, payload };
+}
+
+export interface Harness {
+  sink: Sink;
+  outcomes: Outcome[];
+  requests: (RequestInfo & { at: number })[];
+  /** Outcomes by item seq; a seq that appears twice is a bug the tests catch. */
+  outcomeCounts(): Map<number, number>;
+}
+
+export function harness(sb: Sandbox, overrides: Partial<SiroSinkOptions> = {}): Harness {
+  const outcomes: Outcome[] = [];
+  const requests: (RequestInfo & { at: number })[] = [];
+  const sink = createSiroSink({
+    baseUrl: sb.url,
+    apiToken: TOKEN,
+    userAgent: 'target-siro-tests/1.0',
+    batchSize: 10,
+    maxConcurrency: 4,
+    rateLimitPerMinute: 1_000_000,
+    maxRetries: 8,
+    maxRetryTimeMs: 20_000,
+    requestTimeoutMs: 5_000,
+    retryBaseDelayMs: 20,
+    retryMaxDelayMs: 200,
+    batchLingerMs: 10,
+    onOutcome: (o) => outcomes.push(o),
+    onRequest: (info) => requests.push({ ...info, at: performance.now() }),
+    ...overrides,
+  });
+  return {
+    sink,
+    outcomes,
+    requests,
+    outcomeCounts() {
+      const counts = new Map<number, number>();
+      for (const o of outcomes) counts.set(o.item.seq, (counts.get(o.item.seq) ?? 0) + 1);
+      return counts;
+    },
+  };
+}
+
+export async function pushAll(sink: Sink, items: OutboundItem[]): Promise<void> {
+  for (const i of items) await sink.push(i);
+}
+
+/** Sandbox contents as externalId → body. */
+export function contents(records: { externalId: string; body: Record<string, unknown> }[]): Map<string, Record<string, unknown>> {
+  return new Map(records.map((r) => [r.externalId, r.body]));
+}
