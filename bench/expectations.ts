@@ -39,6 +39,8 @@ export interface ContentCheck {
   stale: number;
   /** Held although no valid record has that id. */
   unexpected: number;
+  /** The missing and stale ids. */
+  lostIds: Set<string>;
   examples: string[];
 }
 
@@ -73,6 +75,13 @@ export class Expectations {
     return this.versions.size;
   }
 
+  /** Valid records (positions) whose id is among `ids`. */
+  recordsOf(ids: Set<string>): number {
+    let n = 0;
+    for (const [id, v] of this.versions) if (ids.has(id)) n += v.positions.length;
+    return n;
+  }
+
   at(position: number): RecordExpectation | undefined {
     return this.byPosition[position];
   }
@@ -86,15 +95,17 @@ export class Expectations {
 
   /** The store against the end state: every valid id with its last payload, nothing else. */
   checkFinal(stored: SandboxObjectRecord[]): ContentCheck {
-    const result: ContentCheck = { missing: 0, stale: 0, unexpected: 0, examples: [] };
+    const result: ContentCheck = { missing: 0, stale: 0, unexpected: 0, lostIds: new Set(), examples: [] };
     const byId = new Map(stored.map((r) => [r.externalId, r]));
     for (const [externalId, v] of this.versions) {
       const record = byId.get(externalId);
       if (!record) {
         result.missing++;
+        result.lostIds.add(externalId);
         if (result.examples.length < 5) result.examples.push(`missing ${externalId}`);
       } else if (canonicalJson(record.body) !== v.payloads[v.payloads.length - 1]) {
         result.stale++;
+        result.lostIds.add(externalId);
         if (result.examples.length < 5) result.examples.push(`stale ${externalId} (holds version ${this.versionOf(externalId, record.body)} of ${v.payloads.length})`);
       }
     }

@@ -107,6 +107,8 @@ export function buildProgram(): Command {
   const program = new Command('target-siro')
     .description(packageJson.description)
     .version(packageJson.version, '-V, --version')
+    // `target-siro validate --config F`: options after a command belong to that command.
+    .enablePositionalOptions()
     .option('-c, --config <file>', 'JSON config file (settings can also come from TARGET_SIRO_* env vars)')
     .option('-i, --input <file>', 'read Singer messages from this file instead of stdin')
     .option('--dry-run', 'map and validate, print payloads instead of sending them')
