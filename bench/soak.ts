@@ -21,16 +21,19 @@ import { defaultMappingFile, writeTargetConfig } from './target-config.js';
  * file. Checked at the end: every valid externalId holds the payload of its last record, every invalid
  * record is in the rejects file with a reason, and nothing else is in the sandbox.
  *
- *   node dist/bench/soak.js [--quick] [--records N] [--kills K] [--seed S] [--keep]
+ *   node dist/bench/soak.js [--quick] [--records N] [--kills K] [--seed S] [--keep] [--set setting=value ...]
  *
  * Prints one line `soak: PASS|FAIL ...`; exit code 0 on pass, 1 on fail.
  */
 
 interface SoakOptions {
+  quick: boolean;
   records: number;
   kills: number;
   seed: number;
   keep: boolean;
+  /** Extra target settings (`--set ledger=false`), to narrow down a failure. */
+  settings: Record<string, unknown>;
 }
 
 function options(): SoakOptions {
@@ -41,8 +44,22 @@ function options(): SoakOptions {
       kills: { type: 'string' },
       seed: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      set: { type: 'string', multiple: true },
     },
   });
+  const settings: Record<string, unknown> = {};
+  for (const pair of values.set ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new Error(`--set needs key=value, got "${pair}"`);
+    const text = pair.slice(eq + 1);
+    let value: unknown = text;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      // plain text
+    }
+    settings[pair.slice(0, eq)] = value;
+  }
   const int = (text: string | undefined, fallback: number, name: string) => {
     if (text === undefined) return fallback;
     const n = Number(text);
@@ -50,6 +67,8 @@ function options(): SoakOptions {
     return n;
   };
   return {
+    quick: values.quick ?? false,
+    settings,
     records: int(values.records, values.quick ? 2_000 : 50_000, 'records'),
     kills: int(values.kills, values.quick ? 2 : 5, 'kills'),
     seed: int(values.seed, 20_260_304, 'seed'),
@@ -118,7 +137,9 @@ async function soak(opts: SoakOptions): Promise<boolean> {
   const progress = progressLogger('soak');
   const dir = mkdtempSync(join(tmpdir(), 'target-siro-soak-'));
   const draw = random(opts.seed);
-  const dataset = new Dataset({ records: opts.records, seed: opts.seed, stateEvery: 500, updateShare: 0.1, invalidShare: 0.02 });
+  // States often enough that kills land between them, even in a small (quick) soak.
+  const stateEvery = Math.min(500, Math.max(20, Math.floor(opts.records / 100)));
+  const dataset = new Dataset({ records: opts.records, seed: opts.seed, stateEvery, updateShare: 0.1, invalidShare: 0.02 });
   progress(`preparing ${fmt.int(opts.records)} records and their expected payloads`);
   const expected = new Expectations(dataset, defaultMappingFile);
   const invalidCount = expected.invalidKeys.size;
@@ -131,6 +152,7 @@ async function soak(opts: SoakOptions): Promise<boolean> {
     max_retries: 12,
     request_timeout_ms: 10_000,
     log_level: 'warn',
+    ...opts.settings,
   });
   const rejects = new RejectsTail(join(dir, 'soak.rejects.jsonl'));
 
@@ -140,9 +162,9 @@ async function soak(opts: SoakOptions): Promise<boolean> {
   const scheduleBurst = () => {
     burstTimer = setTimeout(() => {
       bursts++;
-      sandbox.setFaults({ ...BASE_FAULTS, seed: opts.seed + bursts, burst429: { count: 5 + Math.floor(draw() * 20), retryAfterSeconds: 1 } });
+      sandbox.setFaults({ ...BASE_FAULTS, seed: opts.seed + bursts, burst429: { count: 3 + Math.floor(draw() * 8), retryAfterSeconds: 1 } });
       scheduleBurst();
-    }, 1000 + draw() * 3000);
+    }, (3000 + draw() * 7000) * (opts.quick ? 0.1 : 1));
   };
   scheduleBurst();
 

@@ -41,6 +41,9 @@ export const settingsSchema = z
     max_rejected: percentOrCount.optional().meta({
       description: 'Fail the run (exit non-zero) when more records than this are rejected: a count, or a share like "5%".',
     }),
+    reports_dir: z.string().min(1).default('state/runs').meta({
+      description: 'Folder that receives one JSON report per run (<run_id>.json): counts, rejection reasons, latencies, exit code, last state.',
+    }),
     state_file: z.string().min(1).optional().meta({
       description: 'Also write the newest printed state to this file (atomically), for runs outside an orchestrator.',
     }),

@@ -7,7 +7,7 @@ import { packageRoot } from '../connector/paths.js';
 import { startSandbox } from '../connector/sandbox/server.js';
 import type { SandboxObjectRecord } from '../connector/sandbox/server.js';
 import { childEnv, runPipeline, type PipelineResult } from './pipeline.js';
-import { DEMO_SIZE, generateSample, type SampleData } from './sample-data.js';
+import { DEMO_SIZE, FIRST_CALL_ID, generateSample, type SampleData } from './sample-data.js';
 import { startDemoPostgres } from './postgres.js';
 import { fetchEngagements, fetchStats, writeCounts, writtenBetween, type WriteCounts } from './sandbox-readback.js';
 import { changeSampleWarehouse, countRows, idsAtBookmark, loadSampleWarehouse, streamNames, type SampleChange } from './sample-warehouse.js';
@@ -75,7 +75,7 @@ async function main(teardown: Teardown): Promise<void> {
   detail(`config.json (mappings/default.yml, state_file ${STATE_FILE})`);
 
   step(4, STEPS, `Run 1: ${COMMAND}`);
-  const run1 = await runOnce(work, teardown, new Map());
+  const run1 = await runOnce(work, sandbox.url, teardown, new Map());
   teardown.throwIfStopped();
   const expected1 = rows.calls + rows.appointments;
   detail(`→ Siro received ${count(run1.written.length)} engagements (${streams.calls} ${count(rows.calls)}, ${streams.appointments} ${count(rows.appointments)} rows in the warehouse)`);
@@ -90,7 +90,7 @@ async function main(teardown: Teardown): Promise<void> {
   for (const c of changes) detail(`${c.what}: ${c.ids.join(', ')}`);
 
   step(6, STEPS, `Run 2 (resumes from ${STATE_FILE}): ${COMMAND}`);
-  const run2 = await runOnce(work, teardown, run1.after);
+  const run2 = await runOnce(work, sandbox.url, teardown, run1.after);
   teardown.throwIfStopped();
   const sent2 = await explainRun2(db, run2, changes, bookmarks, streams);
   const afterRun2 = await fetchEngagements(sandbox.url);
@@ -130,7 +130,7 @@ function writeConfigs(work: string, databaseUrl: string, sandboxUrl: string, tok
   writeFileSync(join(work, 'config.json'), JSON.stringify(target, null, 2));
 }
 
-async function runOnce(work: string, teardown: Teardown, before: WriteCounts): Promise<Run> {
+async function runOnce(work: string, sandboxUrl: string, teardown: Teardown, before: WriteCounts): Promise<Run> {
   const started = Date.now();
   const result = await runPipeline({
     tapArgs: ['--config', 'tap.json', '--state', STATE_FILE],
@@ -150,12 +150,8 @@ async function runOnce(work: string, teardown: Teardown, before: WriteCounts): P
   }
   const states = result.target.stdout.split('\n').filter((l) => l.trim() !== '').length;
   detail(`${states} state line${states === 1 ? '' : 's'} printed, the last one saved to ${STATE_FILE}; ${seconds(Date.now() - started)}`);
-  const after = writeCounts(await fetchEngagements(readBaseUrl(work)));
+  const after = writeCounts(await fetchEngagements(sandboxUrl));
   return { result, written: writtenBetween(before, after), after };
-}
-
-function readBaseUrl(work: string): string {
-  return (JSON.parse(readFileSync(join(work, 'config.json'), 'utf8')) as { base_url: string }).base_url;
 }
 
 interface Bookmark {
@@ -183,25 +179,32 @@ function describeSample(data: SampleData): void {
   detail(`${deleted} soft-deleted rows (deleted_at, shown to the tap as _sdc_deleted_at); nulls in most columns`);
 }
 
+/** The parts of an engagement payload the demo picks examples by. */
+interface EngagementBody {
+  [field: string]: unknown;
+  account?: { addresses?: unknown[] };
+  deletedAt?: string | null;
+}
+
+const BRIEF_FIELDS = ['externalId', 'subject', 'startTime', 'startTimeLocalized', 'deletedAt', 'engagementType'];
+
+function brief(body: EngagementBody): Record<string, unknown> {
+  return Object.fromEntries(BRIEF_FIELDS.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
+}
+
 /** A call with everything filled, an appointment, and a soft-deleted call, as Siro holds them. */
 function showExamples(held: SandboxObjectRecord[]): void {
-  const call = held.find((r) => {
-    const b = r.body as Record<string, any>;
-    return b.opportunity && b.account?.addresses && b.engagementUsers && b.direction && b.endTime && b.content;
-  });
-  const appointment = held.find((r) => r.externalId.length < 10 && (r.body as Record<string, any>).account?.addresses);
-  const deleted = held.find((r) => r.body.deletedAt);
+  const body = (r: SandboxObjectRecord) => r.body as EngagementBody;
+  const isCall = (r: SandboxObjectRecord) => BigInt(r.externalId) >= FIRST_CALL_ID;
+  const full = (b: EngagementBody) => ['opportunity', 'engagementUsers', 'direction', 'endTime', 'content'].every((k) => b[k] != null) && b.account?.addresses;
+  const call = held.find((r) => isCall(r) && full(body(r)));
+  const appointment = held.find((r) => !isCall(r) && body(r).account?.addresses);
+  const deleted = held.find((r) => isCall(r) && body(r).deletedAt);
   detail('');
-  detail(`A few engagements as Siro holds them (GET ${'/_sandbox/engagements'}):`);
+  detail('A few engagements as Siro holds them (GET /_sandbox/engagements):');
   if (call) showPayload(`call ${call.externalId}:`, call.body);
-  const brief = (r: SandboxObjectRecord) => {
-    const b = r.body as Record<string, any>;
-    return Object.fromEntries(
-      ['externalId', 'subject', 'startTime', 'startTimeLocalized', 'deletedAt', 'engagementType'].filter((k) => b[k] !== undefined).map((k) => [k, b[k]]),
-    );
-  };
-  if (appointment) showPayload(`appointment ${appointment.externalId} (some fields):`, brief(appointment));
-  if (deleted) showPayload(`a soft-deleted call (some fields):`, brief(deleted));
+  if (appointment) showPayload(`appointment ${appointment.externalId} (some fields):`, brief(body(appointment)));
+  if (deleted) showPayload('a soft-deleted call (some fields):', brief(body(deleted)));
 }
 
 /** What run 2 sent, against what changed; fails the demo unless it is exactly the changed rows (and the bookmark rows). */

@@ -13,6 +13,13 @@ import type { OutboundItem } from './sink.js';
  *
  * A batch is handed over (`onReady`) when it is full, when its linger time is over, or on `flush()`.
  * Entries stay replaceable until the sender marks them sent, at the moment the request starts.
+ *
+ * Items may also have to wait for something outside the batcher (`mustWaitFor`: an engagement for the
+ * opportunity it references, see siro-sink.ts). Such an entry is parked under the key it waits for instead
+ * of joining the open batch; it keeps its externalId's slot and stays replaceable (it is not sent), so the
+ * per-externalId rules above hold for it unchanged. `release(key)` puts the entries parked under the key
+ * back in line, each checked again (it may have been replaced by an item that waits for something else).
+ * Parked entries count towards no batch and are bounded by the sink's pending items.
  */
 
 export interface Entry {
@@ -21,6 +28,8 @@ export interface Entry {
   superseded: OutboundItem[] | undefined;
   /** Set when its request starts; from then on newer items of its externalId are held back. */
   sent: boolean;
+  /** The key the entry is parked under (see `mustWaitFor`), while it is. */
+  waitingFor?: string;
 }
 
 export interface Batch {
@@ -49,6 +58,13 @@ export interface BatcherOptions {
    * it to hand partial batches over only when a request slot is free, so they keep filling meanwhile.
    */
   onLinger?: (batcher: Batcher) => void;
+  /**
+   * What an item must wait for before it may be sent: a key that `release(key)` frees later, or undefined
+   * when it may go now. Asked when an entry would join the open batch and again by `deferBlocked`.
+   */
+  mustWaitFor?: (item: OutboundItem) => string | undefined;
+  /** An externalId has nothing queued, held or in flight any more (its last write has its outcome). */
+  onFreed?: (externalId: string) => void;
 }
 
 export class Batcher {
@@ -57,7 +73,12 @@ export class Batcher {
   private lingerMs: number;
   private readonly onReady: (batch: Batch) => void;
   private readonly onLinger: (batcher: Batcher) => void;
+  private readonly mustWaitFor: ((item: OutboundItem) => string | undefined) | undefined;
+  private readonly onFreed: ((externalId: string) => void) | undefined;
   private open: Entry[] = [];
+  /** Parked entries by the key they wait for. */
+  private readonly parked = new Map<string, Set<Entry>>();
+  private parkedEntries = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
   private readonly slots = new Map<string, Slot>();
   private stopped = false;
@@ -68,6 +89,8 @@ export class Batcher {
     this.lingerMs = opts.lingerMs;
     this.onReady = opts.onReady;
     this.onLinger = opts.onLinger ?? ((b) => b.flush());
+    this.mustWaitFor = opts.mustWaitFor;
+    this.onFreed = opts.onFreed;
   }
 
   get batchSize(): number {
@@ -84,6 +107,16 @@ export class Batcher {
     return this.slots.size;
   }
 
+  /** Entries parked until something they wait for is released. */
+  get parkedCount(): number {
+    return this.parkedEntries;
+  }
+
+  /** Whether the externalId has a write queued, parked, held or in flight (one without an outcome yet). */
+  tracks(externalId: string): boolean {
+    return this.slots.has(externalId);
+  }
+
   add(item: OutboundItem): AddResult {
     const slot = this.slots.get(item.externalId);
     if (!slot) {
@@ -94,6 +127,8 @@ export class Batcher {
     }
     if (!slot.current.sent) {
       replace(slot.current, item);
+      // A parked entry now stands for a newer item, which may wait for something else or for nothing.
+      if (slot.current.waitingFor !== undefined) this.recheck(slot.current);
       return 'replaced';
     }
     if (slot.held) replace(slot.held, item);
@@ -115,6 +150,39 @@ export class Batcher {
       this.enqueue(slot.current);
     } else {
       this.slots.delete(id);
+      this.onFreed?.(id);
+    }
+  }
+
+  /**
+   * The entries of a handed-over batch that may be sent now; the others (not sent yet, and waiting for
+   * something according to `mustWaitFor`) are parked until it is released. Entries already sent once (a
+   * batch re-sent after a split) are never held back: that write has started.
+   */
+  deferBlocked(entries: Entry[]): Entry[] {
+    if (!this.mustWaitFor) return entries;
+    let ready: Entry[] | undefined;
+    entries.forEach((entry, i) => {
+      const key = entry.sent ? undefined : this.mustWaitFor!(entry.item);
+      if (key === undefined) {
+        ready?.push(entry);
+        return;
+      }
+      ready ??= entries.slice(0, i);
+      this.park(entry, key);
+    });
+    return ready ?? entries;
+  }
+
+  /** What waited for `key` may go: its entries join the open batch (unless they now wait for something else). */
+  release(key: string): void {
+    const entries = this.parked.get(key);
+    if (!entries) return;
+    this.parked.delete(key);
+    this.parkedEntries -= entries.size;
+    for (const entry of entries) {
+      entry.waitingFor = undefined;
+      this.enqueue(entry);
     }
   }
 
@@ -147,6 +215,8 @@ export class Batcher {
   }
 
   private enqueue(entry: Entry): void {
+    const key = this.mustWaitFor?.(entry.item);
+    if (key !== undefined) return this.park(entry, key);
     this.open.push(entry);
     if (this.open.length >= this.size) {
       this.clearLinger();
@@ -154,6 +224,32 @@ export class Batcher {
     } else {
       this.armLinger();
     }
+  }
+
+  private park(entry: Entry, key: string): void {
+    entry.waitingFor = key;
+    let entries = this.parked.get(key);
+    if (!entries) this.parked.set(key, (entries = new Set()));
+    entries.add(entry);
+    this.parkedEntries++;
+  }
+
+  private unpark(entry: Entry): void {
+    const key = entry.waitingFor;
+    if (key === undefined) return;
+    entry.waitingFor = undefined;
+    const entries = this.parked.get(key);
+    if (entries?.delete(entry)) {
+      this.parkedEntries--;
+      if (entries.size === 0) this.parked.delete(key);
+    }
+  }
+
+  /** A parked entry's item was replaced: park it under what the new item waits for, or let it join the batch. */
+  private recheck(entry: Entry): void {
+    if (this.mustWaitFor?.(entry.item) === entry.waitingFor) return;
+    this.unpark(entry);
+    this.enqueue(entry);
   }
 
   private armLinger(): void {

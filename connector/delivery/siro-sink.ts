@@ -4,7 +4,7 @@ import { FatalApiError } from '../errors.js';
 import { stringifyExact } from '../singer/exact-json.js';
 import { SiroClient, SiroTransportError, type SiroResponse } from '../siro/client.js';
 import { SIRO_PATHS, type SiroObject } from '../siro/spec.js';
-import { Batcher, itemsOf, type Batch, type Entry } from './batcher.js';
+import { Batcher, itemsOf, type Batch, type BatcherOptions, type Entry } from './batcher.js';
 import { RateLimiter, parseRetryAfter } from './limiter.js';
 import { RetryBudget, sleep } from './retry.js';
 import { emptyStats, type DeliveryStats, type OutboundItem, type Outcome, type OutcomeHandler, type Sink } from './sink.js';
@@ -33,6 +33,31 @@ import { bisect, describeAnswer, reasonsByItem, reasonsForItem } from './splitte
  * - 401/403/404 and other 4xx: the run ends at once (FatalApiError) with a message saying what to check.
  *
  * After a fatal error nothing more is sent and no more outcomes are reported; push() and drain() reject.
+ *
+ * Opportunities before the engagements that reference them. Siro links an engagement's nested
+ * `opportunity` that carries only its externalId to an opportunity it already has, so when one run syncs
+ * both, an engagement whose payload has `opportunity.externalId = X` is not sent while an opportunity item
+ * X of this run is still without an outcome:
+ *
+ * - "Of this run" means pushed before the engagement's request starts: earlier in the input, or later but
+ *   while the engagement still waits in an unsent batch (checked when the engagement would join a batch and
+ *   again when its request starts). An opportunity pushed after the engagement's request started cannot
+ *   hold it back; order the streams so opportunities come first (or let the engagement carry the nested
+ *   opportunity in full).
+ * - The engagement waits parked in its batcher (see batcher.ts): still replaceable by newer items of its
+ *   externalId, so writes of one externalId keep their order; it holds no request slot; it counts as a
+ *   pending item, so push()'s backpressure bounds how many can wait. Opportunities never wait for anything,
+ *   so this cannot deadlock: every parked engagement is released once its opportunity's writes (including
+ *   newer ones of X pushed meanwhile) have their outcomes.
+ * - It waits whether the nested opportunity is full or only an externalId: either way Siro's copy of X is
+ *   then written in input order (the opportunity's own sync first, the engagement's nested fields after).
+ * - When Siro refuses opportunity X (or it is rejected after splitting), the engagement is sent anyway, as
+ *   mapped: its own data should not be lost over its deal. If it carries the opportunity in full, Siro
+ *   upserts the opportunity from it; if only the externalId, the link may dangle, which is Siro's to
+ *   accept or refuse, and the engagement gets Siro's answer as its outcome. The opportunity's refusal is
+ *   in the rejects file either way, and the ledger retries it in a later run.
+ * - Opportunities the ledger finds unchanged (or from earlier runs) are never pushed: Siro has them, so
+ *   nothing waits for them.
  */
 
 export interface RequestInfo {
@@ -145,15 +170,26 @@ class SiroSink implements Sink {
     this.maxQueued = Math.max(1, opts.maxQueuedItems ?? Math.max(64, opts.batchSize * opts.maxConcurrency * 4));
     this.lingerMs = opts.batchLingerMs ?? 50;
     this.log = opts.log;
-    const batcher = (object: SiroObject) =>
+    const batcher = (object: SiroObject, extra: Pick<BatcherOptions, 'mustWaitFor' | 'onFreed'>) =>
       new Batcher({
         object,
         batchSize: opts.batchSize,
         lingerMs: this.lingerMs,
         onReady: (batch) => this.schedule(batch),
         onLinger: () => this.requestFlush(),
+        ...extra,
       });
-    this.batchers = { engagement: batcher('engagement'), opportunity: batcher('opportunity') };
+    this.batchers = {
+      // An engagement waits while the opportunity it references has a write of this run without outcome.
+      engagement: batcher('engagement', {
+        mustWaitFor: (item) => {
+          const x = referencedOpportunity(item.payload);
+          return x !== undefined && this.batchers.opportunity.tracks(x) ? x : undefined;
+        },
+      }),
+      // ... and goes once that opportunity's last write has its outcome (acked or rejected).
+      opportunity: batcher('opportunity', { onFreed: (x) => this.batchers.engagement.release(x) }),
+    };
   }
 
   // ---- the Sink interface -------------------------------------------------------------------------------
@@ -235,6 +271,10 @@ class SiroSink implements Sink {
   // ---- one batch: send, retry, decide -------------------------------------------------------------------
 
   private async send(batch: Batch): Promise<void> {
+    // Entries that must wait for an opportunity leave the batch before it queues for a request slot.
+    const ready = this.batchers[batch.object].deferBlocked(batch.entries);
+    if (ready.length === 0) return;
+    batch = { object: batch.object, entries: ready };
     const endpoint = ENDPOINTS[batch.object];
     const path = this.single ? endpoint.single : endpoint.batch;
     let body: string | undefined;
@@ -256,7 +296,9 @@ class SiroSink implements Sink {
           await this.limiter.acquire(this.stopper.signal);
           if (this.halted) return undefined;
           if (body === undefined) {
-            batch = this.takeForSending(batch);
+            const sending = this.takeForSending(batch);
+            if (!sending) return undefined; // every entry now waits for an opportunity pushed meanwhile
+            batch = sending;
             body = serialize(this.single ? batch.entries[0]!.item.payload : batch.entries.map((e) => e.item.payload));
           }
           if (throttledSince !== undefined) {
@@ -331,11 +373,16 @@ class SiroSink implements Sink {
 
   /**
    * The batch as it goes out: from here on its entries are no longer replaceable (newer items of their
-   * externalIds are held back). A 413 may have lowered the batch size since it was made: the rest is sent
-   * as further batches.
+   * externalIds are held back). Entries that must wait for an opportunity pushed since the batch was made
+   * are parked instead; undefined when none is left. A 413 may have lowered the batch size since it was
+   * made: the rest is sent as further batches.
    */
-  private takeForSending(batch: Batch): Batch {
-    const size = this.batchers[batch.object].batchSize;
+  private takeForSending(batch: Batch): Batch | undefined {
+    const batcher = this.batchers[batch.object];
+    const ready = batcher.deferBlocked(batch.entries);
+    if (ready.length === 0) return undefined;
+    batch = { object: batch.object, entries: ready };
+    const size = batcher.batchSize;
     if (batch.entries.length > size) {
       for (let i = size; i < batch.entries.length; i += size) {
         this.schedule({ object: batch.object, entries: batch.entries.slice(i, i + size) });
@@ -531,6 +578,14 @@ function serialize(value: unknown): string {
     if (e instanceof TypeError) return stringifyExact(value);
     throw e;
   }
+}
+
+/** The externalId of the opportunity an engagement payload nests (`opportunity.externalId`), if any. */
+export function referencedOpportunity(payload: Record<string, unknown>): string | undefined {
+  const nested = payload.opportunity;
+  if (nested === null || typeof nested !== 'object' || Array.isArray(nested)) return undefined;
+  const externalId = (nested as { externalId?: unknown }).externalId;
+  return typeof externalId === 'string' && externalId !== '' ? externalId : undefined;
 }
 
 function idOf(data: unknown): string | undefined {

@@ -81,12 +81,14 @@ export function jsonTextValue(text: string, ctx: MapContext): unknown {
   return parsed;
 }
 
-/** Walks segments from a value; JSON text met on the way is parsed. Missing → undefined. */
+/** Walks segments from a value; JSON text met on the way is parsed. Missing → undefined; a null on the way → null. */
 export function walk(from: unknown, segments: readonly string[], ctx: MapContext): unknown {
   let cur = from;
   for (let i = 0; i < segments.length; i++) {
     if (typeof cur === 'string') cur = jsonTextValue(cur, ctx);
-    if (cur === null || typeof cur !== 'object') return undefined;
+    // A null on the way (`meta` is null for `meta.crm_id`) is a value that is there and empty.
+    if (cur === null) return null;
+    if (typeof cur !== 'object') return undefined;
     cur = (cur as Record<string, unknown>)[segments[i]!];
     // Inherited members (`constructor`, `toString`) are never column values.
     if (typeof cur === 'function') return undefined;

@@ -104,7 +104,9 @@ function compileFinish(plan: LeafPlan): (raw: unknown, scope: Scope, ctx: MapCon
     if (isBlank(raw)) {
       if (hasFallback) return fallbackValue;
       if (required) reject(ctx, `${labelAt(label, ctx)}: ${source} is null or missing, and Siro requires ${label}`);
-      return nothing;
+      // A column the record does not carry at all says nothing about the field: leave Siro's value alone.
+      // Only a value that is there and empty (null, blank text) clears a nullable field.
+      return raw === undefined ? undefined : nothing;
     }
     let value = raw;
     if (convert) {

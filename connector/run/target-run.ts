@@ -153,7 +153,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
   try {
     try {
       for await (const { line, message } of readMessages(opts.input, (l, type) =>
-        log.warn({ line, type }, `input line ${l}: unknown Singer message type "${type}" ignored`),
+        log.warn({ line: l, type }, `input line ${l}: unknown Singer message type "${type}" ignored`),
       )) {
         if (interrupted) break;
         switch (message.type) {

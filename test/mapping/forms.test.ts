@@ -189,15 +189,16 @@ describe('column paths', () => {
     expect(payloadOf(m.map({ id: 1, 'meta.crm.name': 'flat', meta: { crm: { name: 'nested' } } })).subject).toBe('flat');
   });
 
-  it('reads missing paths, non-JSON text and inherited names as null', () => {
+  it('reads missing paths, non-JSON text and inherited names as absent, and a null on the way as null', () => {
     const p = payloadOf(m.map({ id: 1, meta: 'not json', tags: 'x', d: { constructor: 1 } }));
-    expect(p).toEqual({ externalId: '1', subject: null, content: null });
+    expect(p).toEqual({ externalId: '1' });
+    expect(payloadOf(m.map({ id: 1, meta: null, tags: null }))).toEqual({ externalId: '1', subject: null, content: null });
     const q = streamOf(`
       externalId: id
       subject: constructor
       content: meta.toString
     `);
-    expect(payloadOf(q.map({ id: 1, meta: {} }))).toEqual({ externalId: '1', subject: null, content: null });
+    expect(payloadOf(q.map({ id: 1, meta: {} }))).toEqual({ externalId: '1' });
   });
 });
 

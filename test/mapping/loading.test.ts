@@ -169,7 +169,12 @@ describe('mappings/default.yml', () => {
   });
 
   it('maps a sparse appointments row', () => {
-    const row = { id: 'apt-1', subject: 'Roof inspection', kind: 'Inspection', started_at: '2026-06-01T15:00:00Z', timezone: 'America/Denver', _sdc_deleted_at: '2026-06-02T00:00:00Z' };
+    // As a tap sends it: every column present, most of them null.
+    const row = {
+      id: 'apt-1', subject: 'Roof inspection', kind: 'Inspection', started_at: '2026-06-01T15:00:00Z', timezone: 'America/Denver', _sdc_deleted_at: '2026-06-02T00:00:00Z',
+      notes: null, ended_at: null, created_at: null, updated_at: null, account_id: null, account_name: null, street: null, city: null, state: null, zip: null,
+      country: null, phone: null, rep_id: null, rep_email: null, rep_name: null, opportunity_id: null, amount: null, status: null,
+    };
     expect(payloadOf(set.forStream('public-appointments')!.map(row))).toEqual({
       externalId: 'apt-1',
       subject: 'Roof inspection',

@@ -9,7 +9,9 @@ describe('null rules', () => {
       content: notes
       direction: dir
     `);
-    expect(payloadOf(e.map({ id: 1, notes: null }))).toEqual({ externalId: '1', content: null, direction: null });
+    expect(payloadOf(e.map({ id: 1, notes: null, dir: null }))).toEqual({ externalId: '1', content: null, direction: null });
+    // A column the record does not carry leaves the field alone (Siro keeps its value).
+    expect(payloadOf(e.map({ id: 1, notes: null }))).toEqual({ externalId: '1', content: null });
     const o = streamOf(
       `
       externalId: id
@@ -19,7 +21,8 @@ describe('null rules', () => {
     `,
       'opportunity',
     );
-    expect(payloadOf(o.map({ id: 1 }))).toEqual({ externalId: '1', deletedAt: null });
+    expect(payloadOf(o.map({ id: 1, name: null, amount: null, gone: null }))).toEqual({ externalId: '1', deletedAt: null });
+    expect(payloadOf(o.map({ id: 1 }))).toEqual({ externalId: '1' });
   });
 
   it('counts empty and whitespace-only text as null', () => {
@@ -65,7 +68,7 @@ describe('null rules', () => {
         externalId: account_id
         deletedAt: account_deleted_at
     `);
-    expect(payloadOf(e.map({ id: 1, account_id: 'A' })).account).toEqual({ externalId: 'A', deletedAt: null });
+    expect(payloadOf(e.map({ id: 1, account_id: 'A', account_deleted_at: null })).account).toEqual({ externalId: 'A', deletedAt: null });
   });
 
   it('leaves out a nested object missing a required key', () => {
