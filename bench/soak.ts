@@ -162,9 +162,9 @@ async function soak(opts: SoakOptions): Promise<boolean> {
   const scheduleBurst = () => {
     burstTimer = setTimeout(() => {
       bursts++;
-      sandbox.setFaults({ ...BASE_FAULTS, seed: opts.seed + bursts, burst429: { count: 3 + Math.floor(draw() * 8), retryAfterSeconds: 1 } });
+      sandbox.setFaults({ ...BASE_FAULTS, seed: opts.seed + bursts, burst429: { count: 2 + Math.floor(draw() * (opts.quick ? 3 : 7)), retryAfterSeconds: 1 } });
       scheduleBurst();
-    }, (3000 + draw() * 7000) * (opts.quick ? 0.1 : 1));
+    }, opts.quick ? 1000 + draw() * 1000 : 5000 + draw() * 10_000);
   };
   scheduleBurst();
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync, type ReadStream } from 'node:fs';
 import { Command, Option } from 'commander';
 import { aboutInfo, aboutText } from './about.js';
 import { loadSettings, resolveMappingsPath, type Settings } from './config.js';
@@ -9,10 +9,16 @@ import { createLogger, type Logger } from './log.js';
 import { loadMappings } from './mapping/index.js';
 import { packageJson } from './paths.js';
 import { sinkFactory } from './delivery/create-sink.js';
+import type { OutcomeHandler, Sink } from './delivery/sink.js';
 import { addRejectsCommand, createLedgerSink, ledgerSinkOptions, openLedgerFromSettings, type RunStatus } from './ledger/index.js';
 import { runTarget } from './run/target-run.js';
 import { printSummary } from './run/summary.js';
+import { RunCounters } from './run/counters.js';
+import { RunProgress } from './run/progress.js';
+import { buildRunReport, writeRunReport } from './run/report.js';
 import { addSandboxCommand } from './sandbox/command.js';
+import { addCheckCommand } from './commands/check.js';
+import { addPreviewCommand } from './commands/preview.js';
 
 /**
  * target-siro's command line. Without a command it runs as a Singer target (stdin → Siro). Exit codes:
@@ -57,21 +63,32 @@ async function runCommand(flags: RunFlags): Promise<number> {
 
   const input = flags.input ? createReadStream(flags.input) : process.stdin;
   const runId = randomUUID();
+  const startedAt = new Date();
+  const counters = new RunCounters();
+  let sink: Sink | undefined;
+  // A dry run without --dry-run-output writes its payloads to stderr: a progress line there would only garble them.
+  const progress =
+    settings.dry_run && !flags.dryRunOutput
+      ? undefined
+      : RunProgress.forTerminal({ counters, stats: () => sink?.stats(), input: inputSize(flags.input, input), dryRun: settings.dry_run });
   const ledger = await openLedgerFromSettings(settings);
   await ledger?.startRun({ runId, dryRun: settings.dry_run });
   const createDeliverySink = sinkFactory(settings, log, flags.dryRunOutput);
+  const createSink = ledger
+    ? (onOutcome: OutcomeHandler) =>
+        createLedgerSink(createDeliverySink, ledgerSinkOptions(settings, { store: ledger, runId, onOutcome, log, fullResync: flags.fullResync }))
+    : createDeliverySink;
+  progress?.start();
   const result = await runTarget({
     settings,
     input,
     mappings,
     log,
     runId,
+    counters,
     signal: abort.signal,
-    createSink: ledger
-      ? (onOutcome) =>
-          createLedgerSink(createDeliverySink, ledgerSinkOptions(settings, { store: ledger, runId, onOutcome, log, fullResync: flags.fullResync }))
-      : createDeliverySink,
-  });
+    createSink: (onOutcome) => (sink = createSink(onOutcome)),
+  }).finally(() => progress?.stop());
   if (ledger) {
     const totals = result.counters.totals();
     const status: Exclude<RunStatus, 'running'> = !result.error ? 'ok' : result.error instanceof InterruptedError ? 'interrupted' : 'failed';
@@ -83,12 +100,38 @@ async function runCommand(flags: RunFlags): Promise<number> {
     await ledger.close();
   }
   printSummary(result, settings, log);
+  const exitCode = result.error ? exitCodeOf(result.error) : 0;
+  const status = !result.error ? 'ok' : result.error instanceof InterruptedError ? 'interrupted' : 'failed';
+  try {
+    const report = buildRunReport(result, settings, { status, exitCode, error: result.error, startedAt, input: flags.input ?? 'stdin' });
+    const path = writeRunReport(report, settings.reports_dir);
+    process.stderr.write(`target-siro: run report ${path}\n`);
+  } catch (e) {
+    // The report is for people and monitors; failing to write it must not change what the run did.
+    log.warn({ reports_dir: settings.reports_dir }, `cannot write the run report: ${(e as Error).message}`);
+  }
   if (result.error) return reportError(result.error, log);
   return 0;
 }
 
+/** Bytes read and total size of an --input file, for the progress line's estimate of time left (never for stdin). */
+function inputSize(file: string | undefined, input: NodeJS.ReadableStream): { bytesRead: () => number; totalBytes: number } | undefined {
+  if (!file) return undefined;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) return undefined;
+    return { bytesRead: () => (input as ReadStream).bytesRead, totalBytes: stat.size };
+  } catch {
+    return undefined;
+  }
+}
+
+function exitCodeOf(e: Error): number {
+  return e instanceof TargetError ? e.exitCode : 1;
+}
+
 function reportError(e: Error, log?: Logger): number {
-  const code = e instanceof TargetError ? e.exitCode : 1;
+  const code = exitCodeOf(e);
   const text = e instanceof TargetError ? e.message : (e.stack ?? e.message);
   if (log) log.error({ error: e.name }, text);
   process.stderr.write(`target-siro: ${text}\n`);
@@ -130,6 +173,8 @@ export function buildProgram(): Command {
 
   addSandboxCommand(program);
   addRejectsCommand(program);
+  addCheckCommand(program);
+  addPreviewCommand(program);
   return program;
 }
 

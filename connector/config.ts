@@ -13,8 +13,10 @@ import { DEFAULT_BASE_URL } from './siro/spec.js';
 
 export const ENV_PREFIX = 'TARGET_SIRO_';
 
+// Orchestrators (Meltano) pass string-kind settings as text, so "10" is a count too.
 const percentOrCount = z.union([
   z.number().int().nonnegative(),
+  z.string().regex(/^\d+$/).transform(Number),
   z.string().regex(/^\d+(\.\d+)?%$/, 'a count like 10 or a percentage like "5%"'),
 ]);
 

@@ -1,4 +1,5 @@
 import type { Settings } from '../config.js';
+import type { StreamCounts } from './counters.js';
 import type { Logger } from '../log.js';
 import type { TargetRunResult } from './target-run.js';
 
@@ -27,9 +28,10 @@ export function printSummary(result: TargetRunResult, settings: Settings, log: L
     'run summary',
   );
 
-  const rows = [['stream', 'read', 'mapped', settings.dry_run ? 'written' : 'delivered', 'rejected', 'skipped']];
-  for (const [name, c] of result.counters.streams) rows.push([name, ...[c.read, c.mapped, c.delivered, c.rejected, c.skipped].map(String)]);
-  rows.push(['total', ...[totals.read, totals.mapped, totals.delivered, totals.rejected, totals.skipped].map(String)]);
+  const rows = [['stream', 'read', 'mapped', settings.dry_run ? 'written' : 'delivered', 'rejected', 'skipped', 'unchanged', 'deleted']];
+  const cells = (c: StreamCounts) => [c.read, c.mapped, c.delivered, c.rejected, c.skipped, c.unchanged, c.deleted].map(String);
+  for (const [name, c] of result.counters.streams) rows.push([name, ...cells(c)]);
+  rows.push(['total', ...cells(totals)]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
   lines.push(

@@ -32,6 +32,8 @@ export interface TargetRunOptions {
   /** Aborted on SIGTERM/SIGINT: stop reading, let requests in flight finish, print the safe state. */
   signal?: AbortSignal;
   stdoutFd?: number;
+  /** The run's counters; a new set when omitted. Pass one to watch the run while it goes (the progress line). */
+  counters?: RunCounters;
 }
 
 export interface TargetRunResult {
@@ -54,7 +56,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
   const watermark = new Watermark();
   const states = new StateOutput(settings.state_file, opts.stdoutFd);
   const rejects = new RejectsFile(settings.rejects_file, runId);
-  const counters = new RunCounters();
+  const counters = opts.counters ?? new RunCounters();
   const warnedUnmapped = new Set<string>();
   let fatal: Error | undefined;
 

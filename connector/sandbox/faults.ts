@@ -22,6 +22,18 @@ export const faultsSchema = z
       .strict()
       .optional(),
     seed: z.number().int().optional(),
+    refuseExternalIds: z
+      .string()
+      .refine((v) => {
+        try {
+          new RegExp(v);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'a regular expression')
+      .optional(),
+    refuseWithoutPaths: z.boolean().optional(),
   })
   .strict();
 
@@ -74,6 +86,7 @@ export class FaultInjector {
     this.failureRandom = seededRandom(seed);
     this.jitterRandom = seededRandom(seed ^ 0x9e3779b9);
     this.burstLeft = this.faults.burst429?.count ?? 0;
+    this.refusedPattern = undefined;
   }
 
   get current(): SandboxFaults {
@@ -83,6 +96,17 @@ export class FaultInjector {
   get rateLimitPerMinute(): number {
     return this.faults.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE;
   }
+
+  /** The refuseExternalIds fault, compiled once per setting. */
+  get refusedExternalIds(): RegExp | undefined {
+    return this.faults.refuseExternalIds === undefined ? undefined : (this.refusedPattern ??= new RegExp(this.faults.refuseExternalIds));
+  }
+
+  get refuseWithoutPaths(): boolean {
+    return this.faults.refuseWithoutPaths === true;
+  }
+
+  private refusedPattern: RegExp | undefined;
 
   get maxBatchSize(): number | undefined {
     return this.faults.maxBatchSize;

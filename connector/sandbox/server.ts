@@ -228,10 +228,29 @@ class SandboxServer {
     }
     const issues = route.validate(body);
     if (issues.length > 0) return this.answer(req, res, 422, zodError(issues));
+    const refused = route.kind === 'upsert' ? this.refusedItems(body, route.batch) : [];
+    if (refused.length > 0) {
+      if (this.faults.refuseWithoutPaths) return this.answer(req, res, 400, errorBody('Invalid engagement data'));
+      return this.answer(req, res, 422, zodError(refused));
+    }
 
     const result = route.kind === 'upsert' ? this.upsert(route, body, caller.token.organizationId) : this.softDelete(body);
     if (draw.errorAfterWrite) return this.answer(req, res, 500, errorBody('Internal server error'));
     this.answer(req, res, 200, result);
+  }
+
+  /** The refuseExternalIds fault: issues for the items it names (paths start with the index in a batch). */
+  private refusedItems(body: unknown, batch: boolean): SiroIssue[] {
+    const re = this.faults.refusedExternalIds;
+    if (re === undefined) return [];
+    const items = (batch ? body : [body]) as { externalId: string }[];
+    const issues: SiroIssue[] = [];
+    items.forEach((item, i) => {
+      if (re.test(item.externalId)) {
+        issues.push({ code: 'custom', path: batch ? [i, 'externalId'] : ['externalId'], message: 'Refused by the sandbox (refuseExternalIds fault)' });
+      }
+    });
+    return issues;
   }
 
   private upsert(route: Extract<Route, { kind: 'upsert' }>, body: unknown, organizationId: string): unknown {

@@ -18,6 +18,13 @@ export interface SandboxFaults {
   rateLimitPerMinute?: number;
   /** Batch bodies with more items are answered 413 {"error"}. */
   maxBatchSize?: number;
+  /**
+   * Items whose externalId matches this regular expression are refused like Siro refuses data it cannot
+   * take (the whole request: 422 with the item's path). Models server-side refusals a client cannot foresee.
+   */
+  refuseExternalIds?: string;
+  /** With refuseExternalIds: answer 400 {"error"} without saying which item, as some endpoints do. */
+  refuseWithoutPaths?: boolean;
   /** The next `count` API requests get 429 (Retry-After: retryAfterSeconds, default 1). */
   burst429?: { count: number; retryAfterSeconds?: number };
   /** Seed of the fault draws, so a run with the same requests in the same order fails the same way. */

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isLosslessNumber, isSafeNumber, LosslessNumber, parse as losslessParse } from 'lossless-json';
 import { ConfigError } from '../errors.js';
 import { readJsonObject } from './config.js';
@@ -37,6 +38,8 @@ function parseStateText(text: string): unknown {
  * (`{"singer_state": {...}}`) or a whole STATE message (`{"type": "STATE", "value": {...}}`).
  */
 export function readStateFile(file: string): TapState {
+  // The first scheduled run has no state yet: a missing file is an empty state, as for an empty file.
+  if (!existsSync(file)) return emptyState();
   return unwrapState(readJsonObject(file, 'state file', parseStateText), file);
 }
 

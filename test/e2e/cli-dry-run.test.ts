@@ -32,7 +32,9 @@ describe('dry run from the command line', () => {
       { bookmarks: { 'public-calls': { replication_key: 'updated_at', replication_key_value: '2026-03-08T17:30:00.000000+00:00' } } },
     ]);
     const payloads = payloadLines(r.stderr);
-    expect(payloads.map((p) => p.externalId)).toEqual(['1001', '1002', '1003', '1004', '1005', '18446744073709551557', '1007', '1008']);
+    expect(payloads.map((p) => p.externalId)).toEqual(
+      ['1001', '1002', '1003', '1004', '1005', '18446744073709551557', '1007', '1008'].map((id) => `call-${id}`),
+    );
     expect(payloads[0]).toMatchObject({
       direction: 'INBOUND',
       startTime: '2026-03-01T10:00:00.123Z',

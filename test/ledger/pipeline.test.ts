@@ -134,10 +134,10 @@ describe('ledger sink in the target pipeline', () => {
     expect(third.totals).toMatchObject({ read: 39, delivered: 1, unchanged: 37, rejected: 1, deleted: 1 });
     expect(third.states.at(-1)).toEqual({ bookmarks: { 'public-calls': { done: 3 } } });
     const byId = new Map(sandbox.engagements().map((e) => [e.externalId, e]));
-    expect(byId.get('7')?.body.content).toBe('changed');
-    expect(byId.get('13')?.deletedAt).toEqual(expect.any(String));
-    expect(byId.get('21')?.deletedAt).toBeNull();
-    expect((await store.get('engagement', '21'))?.lastRejectionReason).toContain('direction');
+    expect(byId.get('call-7')?.body.content).toBe('changed');
+    expect(byId.get('call-13')?.deletedAt).toEqual(expect.any(String));
+    expect(byId.get('call-21')?.deletedAt).toBeNull();
+    expect((await store.get('engagement', 'call-21'))?.lastRejectionReason).toContain('direction');
     expect(await store.getRun(third.runId)).toMatchObject({ status: 'ok', read: 39, sent: 1, unchanged: 37, rejected: 1, deleted: 1 });
   });
 });

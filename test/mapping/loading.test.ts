@@ -146,7 +146,7 @@ describe('mappings/default.yml', () => {
       _sdc_deleted_at: null,
     };
     expect(payloadOf(set.forStream('public-calls')!.map(row))).toEqual({
-      externalId: '42',
+      externalId: 'call-42',
       subject: 'Discovery call with Acme',
       content: 'Left a voicemail',
       direction: 'INBOUND',
@@ -176,7 +176,7 @@ describe('mappings/default.yml', () => {
       country: null, phone: null, rep_id: null, rep_email: null, rep_name: null, opportunity_id: null, amount: null, status: null,
     };
     expect(payloadOf(set.forStream('public-appointments')!.map(row))).toEqual({
-      externalId: 'apt-1',
+      externalId: 'appointment-apt-1',
       subject: 'Roof inspection',
       content: null,
       startTime: '2026-06-01T15:00:00.000Z',

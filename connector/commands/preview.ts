@@ -1,0 +1,320 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Option, type Command } from 'commander';
+import { stringify as losslessStringify } from 'lossless-json';
+import { loadSettings, resolveMappingsPath, type Settings } from '../config.js';
+import { configFlag } from './check.js';
+import { ConfigError, InputError, TargetError } from '../errors.js';
+import { fingerprint, LedgerStore, ledgerOpenOptions, type KnownRow } from '../ledger/index.js';
+import { loadMappings, type StreamMapping } from '../mapping/index.js';
+import type { JsonObject } from '../singer/messages.js';
+import { readMessages } from '../singer/reader.js';
+import { StreamRegistry, type StreamInfo } from '../singer/streams.js';
+import type { SiroObject } from '../siro/spec.js';
+
+/**
+ * `target-siro preview`: what the first records of an input would become, before anything is sent. For each
+ * record: the record, the payload its mapping builds (or why it would be rejected) and, when the ledger is
+ * there, whether Siro would get a new object, an update, nothing (payload unchanged) or a soft delete.
+ * It sends nothing, writes no rejects, ledger rows or state, and prints no state.
+ */
+
+export type PreviewAction = 'create' | 'update' | 'unchanged' | 'delete' | 'upsert';
+
+export interface PreviewItem {
+  /** Position among the records previewed (1-based). */
+  n: number;
+  line: number;
+  stream: string;
+  /** key_properties as text, e.g. `id=42`. */
+  key: string;
+  record: JsonObject;
+  outcome: 'mapped' | 'rejected' | 'skipped';
+  object?: SiroObject;
+  externalId?: string;
+  payload?: Record<string, unknown>;
+  /** Where a rejected record fails: its key, the stream's schema, or the mapping (which includes Siro's payload schema). */
+  stage?: 'input' | 'schema' | 'mapping';
+  reasons?: string[];
+  /** What delivery would do (mapped records). `upsert` when there is no ledger to tell create from update. */
+  action?: PreviewAction;
+  note?: string;
+}
+
+export interface PreviewResult {
+  input: string;
+  limit: number;
+  mappings: string[];
+  ledger: { used: boolean; detail: string };
+  records: PreviewItem[];
+  /** True when the input holds more records after the last one previewed. */
+  more: boolean;
+  summary: { records: number; mapped: number; rejected: number; skipped: number; actions: Partial<Record<PreviewAction, number>> };
+}
+
+export interface PreviewOptions {
+  configFile?: string;
+  /** A file, or undefined / "-" for stdin. */
+  input?: string;
+  limit: number;
+  env?: NodeJS.ProcessEnv;
+  stdin?: Readable;
+}
+
+export async function runPreview(opts: PreviewOptions): Promise<PreviewResult> {
+  // A preview never sends: no token needed.
+  const settings = loadSettings({ configFile: opts.configFile, env: opts.env, overrides: { dry_run: true } });
+  const mappings = loadMappings(resolveMappingsPath(settings));
+  const fromFile = opts.input !== undefined && opts.input !== '-';
+  if (fromFile && !existsSync(opts.input!)) throw new ConfigError(`--input ${opts.input}: no such file`);
+  const input = fromFile ? createReadStream(opts.input!) : (opts.stdin ?? process.stdin);
+
+  const ledger = await openLedgerIfPresent(settings);
+  const registry = new StreamRegistry(settings.validate_records);
+  const records: PreviewItem[] = [];
+  /** Payload fingerprints of the records previewed so far: a later record with the same externalId compares with them. */
+  const previewed = new Map<string, string>();
+  let more = false;
+  try {
+    for await (const { line, message } of readMessages(input, () => undefined)) {
+      if (message.type === 'SCHEMA') registry.register(message, line);
+      if (message.type !== 'RECORD') continue;
+      if (records.length >= opts.limit) {
+        more = true;
+        break;
+      }
+      const stream = registry.get(message.stream);
+      if (!stream) throw new InputError(line, 'RECORD before any SCHEMA for its stream', message.stream);
+      const item = previewRecord(records.length + 1, line, message.record, stream, mappings.forStream(message.stream));
+      if (item.outcome === 'mapped') {
+        const known = ledger.store ? (await ledger.store.lookup(item.object!, [item.externalId!])).get(item.externalId!) : undefined;
+        decideAction(item, settings, ledger.store !== undefined || settings.ledger, known, previewed);
+      }
+      records.push(item);
+    }
+  } finally {
+    input.destroy();
+    await ledger.store?.close();
+  }
+
+  const summary: PreviewResult['summary'] = { records: records.length, mapped: 0, rejected: 0, skipped: 0, actions: {} };
+  for (const r of records) {
+    summary[r.outcome]++;
+    if (r.action) summary.actions[r.action] = (summary.actions[r.action] ?? 0) + 1;
+  }
+  return {
+    input: fromFile ? opts.input! : 'stdin',
+    limit: opts.limit,
+    mappings: mappings.files,
+    ledger: { used: ledger.store !== undefined, detail: ledger.detail },
+    records,
+    more,
+    summary,
+  };
+}
+
+async function openLedgerIfPresent(settings: Settings): Promise<{ store?: LedgerStore; detail: string }> {
+  if (!settings.ledger) return { detail: 'turned off (ledger: false): every record is sent as an upsert' };
+  // A preview must not create a ledger: only an existing SQLite file (or a configured Postgres ledger) is read.
+  if (!settings.ledger_url && !existsSync(resolve(settings.ledger_path))) {
+    return { detail: `${settings.ledger_path} does not exist yet: every record is new to the target` };
+  }
+  const store = await LedgerStore.open(ledgerOpenOptions(settings));
+  return { store, detail: store.location };
+}
+
+function previewRecord(
+  n: number,
+  line: number,
+  record: JsonObject,
+  stream: StreamInfo,
+  mapping: StreamMapping | undefined,
+): PreviewItem {
+  const key = recordKey(record, stream);
+  const base: PreviewItem = { n, line, stream: stream.name, key: key.text, record, outcome: 'skipped' };
+  if (!mapping) return { ...base, note: `no mapping names stream "${stream.name}": its records are skipped` };
+  if (key.missing.length > 0) {
+    return { ...base, outcome: 'rejected', stage: 'input', reasons: key.missing.map((k) => `key property "${k}" is missing from the record`) };
+  }
+  const violations = stream.validate(record);
+  if (violations.length > 0) return { ...base, outcome: 'rejected', stage: 'schema', reasons: violations };
+  const mapped = mapping.map(record);
+  if (!mapped.ok) return { ...base, outcome: 'rejected', stage: 'mapping', object: mapping.object, reasons: mapped.reasons, payload: mapped.payload };
+  return { ...base, outcome: 'mapped', object: mapping.object, externalId: mapped.externalId, payload: mapped.payload };
+}
+
+/** The ledger sink's decision (connector/ledger/ledger-sink.ts), made read-only. */
+function decideAction(item: PreviewItem, settings: Settings, withLedger: boolean, known: KnownRow | undefined, previewed: Map<string, string>): void {
+  const payload = item.payload!;
+  const fp = fingerprint(payload);
+  const id = `${item.object}\u0000${item.externalId}`;
+  const isDelete = typeof payload.deletedAt === 'string' && payload.deletedAt !== '';
+  const earlier = previewed.get(id);
+  previewed.set(id, fp);
+  if (!withLedger) {
+    item.action = isDelete ? 'delete' : 'upsert';
+    return;
+  }
+  const heldFingerprint = earlier ?? known?.fingerprint ?? null;
+  if (heldFingerprint === fp && settings.skip_unchanged) {
+    item.action = 'unchanged';
+    item.note = earlier ? 'same payload as an earlier record of this preview' : 'Siro already holds this payload: it is not sent';
+    return;
+  }
+  if (isDelete) {
+    item.action = 'delete';
+    item.note = 'deletedAt is set: Siro soft-deletes the object';
+    return;
+  }
+  if (heldFingerprint === null) {
+    item.action = 'create';
+    if (known?.rejected) item.note = 'Siro refused an earlier payload of this row';
+    return;
+  }
+  item.action = 'update';
+  if (heldFingerprint === fp) item.note = 'unchanged, but skip_unchanged is off: sent again';
+  else if (known?.deleted && !earlier) item.note = 'the target soft-deleted this row earlier: this brings it back';
+}
+
+function recordKey(record: JsonObject, stream: StreamInfo): { text: string; missing: string[] } {
+  const missing: string[] = [];
+  const parts: string[] = [];
+  for (const p of stream.keyProperties) {
+    const v = record[p];
+    if (v === undefined || v === null) missing.push(p);
+    else parts.push(`${p}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  }
+  return { text: parts.join(','), missing };
+}
+
+// ---- output ----
+
+/** The preview for a terminal: aligned labels, compact JSON that breaks into lines only where it must. */
+export function formatPreviewText(result: PreviewResult, width = 100): string {
+  const out: string[] = [];
+  const ledger = result.ledger.used ? `ledger ${result.ledger.detail}` : `ledger: ${result.ledger.detail}`;
+  out.push(`preview of ${result.input}: first ${result.limit} record(s); mappings ${result.mappings.join(', ')}; ${ledger}`);
+  const labelWidth = 9;
+  // Continuation lines of compactJson carry their own indentation; reasons wrap under their first line.
+  const column = 3 + labelWidth;
+  const field = (label: string, text: string, indented: boolean) => {
+    const lines = text.split('\n');
+    out.push(`   ${label.padEnd(labelWidth)}${lines[0]}`);
+    for (const l of lines.slice(1)) out.push(indented ? l : ' '.repeat(column) + l);
+  };
+  const jsonWidth = Math.max(60, width);
+  for (const r of result.records) {
+    out.push('');
+    const where = `#${r.n} ${r.stream}${r.key ? ` ${r.key}` : ''} (line ${r.line})`;
+    if (r.outcome === 'mapped') out.push(`${where} → ${r.object} "${r.externalId}": ${r.action!.toUpperCase()}${r.note ? ` (${r.note})` : ''}`);
+    else if (r.outcome === 'rejected') out.push(`${where}: REJECTED at ${r.stage === 'mapping' ? 'mapping' : r.stage === 'schema' ? "the stream's schema" : 'its key'}`);
+    else out.push(`${where}: SKIPPED (${r.note})`);
+    field('record', compactJson(r.record, jsonWidth, column), true);
+    if (r.payload) field('payload', compactJson(r.payload, jsonWidth, column), true);
+    for (const reason of r.reasons ?? []) field('reason', reason, false);
+  }
+  out.push('');
+  const s = result.summary;
+  const actions = Object.entries(s.actions)
+    .map(([a, c]) => `${c} ${a}`)
+    .join(', ');
+  out.push(
+    `${s.records} record(s): ${s.mapped} mapped${actions ? ` (${actions})` : ''}, ${s.rejected} rejected, ${s.skipped} skipped` +
+      `${result.more ? '; the input holds more records (--limit)' : ''}. Nothing was sent.`,
+  );
+  return out.join('\n') + '\n';
+}
+
+/**
+ * JSON for a terminal: spaces after `:` and `,`, on one line when it fits in `width`; otherwise members are
+ * filled into lines like words in a paragraph, aligned after the opening bracket, and only a member too long
+ * for a line of its own is broken the same way. `startColumn` is where the first character will stand;
+ * continuation lines carry their own indentation. Integers beyond 2^53 (bigint) are written exactly.
+ */
+export function compactJson(value: unknown, width = 100, startColumn = 0): string {
+  const flat = inline(value);
+  if (startColumn + flat.length <= width || value === null || typeof value !== 'object') return flat;
+  const isArray = Array.isArray(value);
+  const members: [prefix: string, value: unknown][] = isArray
+    ? (value as unknown[]).map((v) => ['', v])
+    : Object.entries(value as Record<string, unknown>)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [`${JSON.stringify(k)}: `, v]);
+  const [open, close] = isArray ? ['[', ']'] : ['{', '}'];
+  if (members.length === 0) return open + close;
+  const inner = startColumn + 1;
+  const pad = ' '.repeat(inner);
+  const lines: string[] = [];
+  let line = open;
+  const column = () => (lines.length === 0 ? startColumn : 0) + line.length;
+  const atLineStart = () => line === open || line === pad;
+  members.forEach(([prefix, v], i) => {
+    const tail = i === members.length - 1 ? close : ',';
+    const whole = prefix + inline(v) + tail;
+    const space = atLineStart() ? '' : ' ';
+    if (column() + space.length + whole.length <= width) {
+      line += space + whole;
+      return;
+    }
+    if (!atLineStart()) {
+      lines.push(line);
+      line = pad;
+    }
+    if (inner + whole.length <= width) {
+      line += whole;
+      return;
+    }
+    const broken = (prefix + compactJson(v, width, inner + prefix.length) + tail).split('\n');
+    line += broken[0];
+    for (const part of broken.slice(1)) {
+      lines.push(line);
+      line = part;
+    }
+  });
+  lines.push(line);
+  return lines.join('\n');
+}
+
+function inline(value: unknown): string {
+  if (value === null || typeof value !== 'object') return scalar(value);
+  if (Array.isArray(value)) return `[${value.map(inline).join(', ')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${inline(v)}`).join(', ')}}`;
+}
+
+function scalar(value: unknown): string {
+  if (typeof value === 'bigint') return value.toString();
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function formatPreviewJson(result: PreviewResult): string {
+  return (losslessStringify(result, undefined, 2) ?? 'null') + '\n';
+}
+
+export function addPreviewCommand(program: Command): void {
+  program
+    .command('preview')
+    .description('show what the first records of an input map to, and what delivery would do with them (sends nothing)')
+    .option('-c, --config <file>', 'JSON config file')
+    .option('-i, --input <file>', 'Singer messages to preview ("-" or none: stdin)')
+    .option('-n, --limit <n>', 'how many records to preview', (v) => parseLimit(v), 10)
+    .addOption(new Option('--format <format>', 'output format: text for people, json (one JSON document) for scripts').choices(['text', 'json']).default('text'))
+    .action(async (flags: { config?: string; input?: string; limit: number; format: 'text' | 'json' }, command: Command) => {
+      try {
+        const result = await runPreview({ configFile: configFlag(flags, command), input: flags.input, limit: flags.limit });
+        process.stdout.write(flags.format === 'json' ? formatPreviewJson(result) : formatPreviewText(result, process.stdout.columns ?? 100));
+        process.exitCode = 0;
+      } catch (e) {
+        const err = e as Error;
+        process.stderr.write(`target-siro: ${err instanceof TargetError ? err.message : (err.stack ?? err.message)}\n`);
+        process.exitCode = err instanceof TargetError ? err.exitCode : 1;
+      }
+    });
+}
+
+function parseLimit(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--limit needs a positive whole number, got "${v}"`);
+  return n;
+}

@@ -1,0 +1,139 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Settings } from '../config.js';
+import { packageJson } from '../paths.js';
+import { stringify as losslessStringify } from 'lossless-json';
+import { parseExact } from '../singer/exact-json.js';
+import type { StreamCounts } from './counters.js';
+import type { TargetRunResult } from './target-run.js';
+
+/**
+ * The JSON report of one run, written to `<reports_dir>/<run_id>.json` at the end: what a person or a
+ * monitoring job needs to tell a good run from a bad one without reading logs. It holds counts, reasons
+ * and timings, never a setting's value that could be secret (no token, no ledger URL).
+ */
+
+export type ReportStatus = 'ok' | 'failed' | 'interrupted';
+
+export interface LatencySummary {
+  count: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  max_ms: number | null;
+}
+
+export interface RunReport {
+  report_version: 1;
+  run_id: string;
+  target: { name: string; version: string };
+  status: ReportStatus;
+  exit_code: number;
+  /** The error that ended the run (its one-line message), or null. */
+  error: { name: string; message: string } | null;
+  dry_run: boolean;
+  /** Where the run read from: a file name, or "stdin". */
+  input: string;
+  /** The Siro origin the run talked to (no credentials, no path); null in a dry run. */
+  siro_origin: string | null;
+  started_at: string;
+  ended_at: string;
+  elapsed_s: number;
+  /** Items Siro acknowledged (or the dry run wrote) per second of the run. */
+  items_per_s: number;
+  totals: StreamCounts;
+  streams: Record<string, StreamCounts>;
+  rejects: {
+    total: number;
+    file: string;
+    /** Reasons grouped by shape (values blanked out), most frequent first, with one example each. */
+    reasons: { reason: string; count: number; example: string }[];
+  };
+  requests: {
+    count: number;
+    retries: number;
+    throttled_429: number;
+    batch_splits: number;
+    latency: LatencySummary;
+  };
+  states_printed: number;
+  /** The last state printed to stdout, as JSON (what a rerun should start from), or null. */
+  last_state: unknown;
+}
+
+export interface ReportContext {
+  status: ReportStatus;
+  exitCode: number;
+  error?: Error;
+  startedAt: Date;
+  endedAt?: Date;
+  input: string;
+}
+
+export function buildRunReport(result: TargetRunResult, settings: Settings, ctx: ReportContext): RunReport {
+  const totals = result.counters.totals();
+  const stats = result.sink.stats();
+  const seconds = result.elapsedMs / 1000;
+  const reasons = [...result.counters.rejectReasons]
+    .map(([reason, g]) => ({ reason, count: g.count, example: g.example }))
+    .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+  return {
+    report_version: 1,
+    run_id: result.runId,
+    target: { name: packageJson.name, version: packageJson.version },
+    status: ctx.status,
+    exit_code: ctx.exitCode,
+    error: ctx.error ? { name: ctx.error.name, message: ctx.error.message } : null,
+    dry_run: settings.dry_run,
+    input: ctx.input,
+    siro_origin: settings.dry_run ? null : new URL(settings.base_url).origin,
+    started_at: ctx.startedAt.toISOString(),
+    ended_at: (ctx.endedAt ?? new Date()).toISOString(),
+    elapsed_s: round(seconds, 3),
+    items_per_s: seconds > 0 ? round(totals.delivered / seconds, 1) : totals.delivered,
+    totals,
+    streams: Object.fromEntries(result.counters.streams),
+    rejects: { total: totals.rejected, file: settings.rejects_file, reasons },
+    requests: {
+      count: stats.requests,
+      retries: stats.retries,
+      throttled_429: stats.throttled,
+      batch_splits: stats.splits,
+      latency: latencySummary(stats.latenciesMs),
+    },
+    states_printed: result.statesPrinted,
+    last_state: result.lastState === undefined ? null : parseState(result.lastState),
+  };
+}
+
+/** Writes the report atomically (a reader never sees half a file); returns its path. */
+export function writeRunReport(report: RunReport, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${report.run_id}.json`);
+  const partial = `${path}.partial`;
+  // lossless-json: a state holding integers beyond 2^53 (bigint after parseExact) is written exactly.
+  writeFileSync(partial, (losslessStringify(report, undefined, 2) ?? 'null') + '\n');
+  renameSync(partial, path);
+  return path;
+}
+
+/** Nearest-rank percentiles of request durations. */
+export function latencySummary(latenciesMs: readonly number[]): LatencySummary {
+  if (latenciesMs.length === 0) return { count: 0, p50_ms: null, p95_ms: null, p99_ms: null, max_ms: null };
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  const at = (p: number) => round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!, 1);
+  return { count: sorted.length, p50_ms: at(50), p95_ms: at(95), p99_ms: at(99), max_ms: round(sorted[sorted.length - 1]!, 1) };
+}
+
+function parseState(line: string): unknown {
+  try {
+    return parseExact(line);
+  } catch {
+    return line;
+  }
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
