@@ -7,7 +7,7 @@ import { packageRoot } from '../connector/paths.js';
 import { startSandbox } from '../connector/sandbox/server.js';
 import type { SandboxObjectRecord } from '../connector/sandbox/server.js';
 import { childEnv, runPipeline, type PipelineResult } from './pipeline.js';
-import { DEMO_SIZE, FIRST_CALL_ID, generateSample, type SampleData } from './sample-data.js';
+import { DEMO_SIZE, generateSample, type SampleData } from './sample-data.js';
 import { startDemoPostgres } from './postgres.js';
 import { fetchEngagements, fetchStats, writeCounts, writtenBetween, type WriteCounts } from './sandbox-readback.js';
 import { changeSampleWarehouse, countRows, idsAtBookmark, loadSampleWarehouse, streamNames, type SampleChange } from './sample-warehouse.js';
@@ -195,7 +195,7 @@ function brief(body: EngagementBody): Record<string, unknown> {
 /** A call with everything filled, an appointment, and a soft-deleted call, as Siro holds them. */
 function showExamples(held: SandboxObjectRecord[]): void {
   const body = (r: SandboxObjectRecord) => r.body as EngagementBody;
-  const isCall = (r: SandboxObjectRecord) => BigInt(r.externalId) >= FIRST_CALL_ID;
+  const isCall = (r: SandboxObjectRecord) => r.externalId.startsWith('call-');
   const full = (b: EngagementBody) => ['opportunity', 'engagementUsers', 'direction', 'endTime', 'content'].every((k) => b[k] != null) && b.account?.addresses;
   const call = held.find((r) => isCall(r) && full(body(r)));
   const appointment = held.find((r) => !isCall(r) && body(r).account?.addresses);

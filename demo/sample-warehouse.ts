@@ -137,6 +137,11 @@ export async function loadSampleWarehouse(client: pg.Client, data: SampleData, s
   }
 }
 
+/** The engagement externalId the shipped default mapping gives a row of a view (`call-<id>`, `appointment-<id>`). */
+export function externalIdOf(view: 'calls' | 'appointments', id: string | bigint): string {
+  return `${view === 'calls' ? 'call' : 'appointment'}-${id.toString()}`;
+}
+
 /** One change made between two runs, and the engagements (by externalId) it touches. */
 export interface SampleChange {
   what: string;
@@ -172,14 +177,14 @@ export async function changeSampleWarehouse(client: pg.Client, data: SampleData,
         at(),
       ]);
     }
-    changes.push({ what: 'notes edited on 4 calls', stream: streams.calls, ids: edited.map((c) => c.id.toString()) });
+    changes.push({ what: 'notes edited on 4 calls', stream: streams.calls, ids: edited.map((c) => externalIdOf('calls', c.id)) });
 
     const moved = data.appointments.find((a) => a.deleted_at === null && a.ended_at !== null && a.account_id !== null)!;
     await client.query(
       `UPDATE ${raw}.appointments SET started_at = started_at + interval '2 days', ended_at = ended_at + interval '2 days', updated_at = $2 WHERE id = $1`,
       [moved.id.toString(), at()],
     );
-    changes.push({ what: 'an appointment moved by two days', stream: streams.appointments, ids: [moved.id.toString()] });
+    changes.push({ what: 'an appointment moved by two days', stream: streams.appointments, ids: [externalIdOf('appointments', moved.id)] });
 
     // New rows continue the id sequences (the calls' ids are still above 2^53).
     const lastCall = data.calls[data.calls.length - 1]!;
@@ -195,7 +200,7 @@ export async function changeSampleWarehouse(client: pg.Client, data: SampleData,
       );
       newCalls.push(id);
     }
-    changes.push({ what: '3 new calls', stream: streams.calls, ids: newCalls });
+    changes.push({ what: '3 new calls', stream: streams.calls, ids: newCalls.map((id) => externalIdOf('calls', id)) });
 
     const lastAppointment = data.appointments[data.appointments.length - 1]!;
     const newAppointment = (lastAppointment.id + 1n).toString();
@@ -204,19 +209,19 @@ export async function changeSampleWarehouse(client: pg.Client, data: SampleData,
        VALUES ($1, 'inspection', 'Roof inspection (booked today)', $2, $3, NULL, NULL, '2026-04-03T16:00:00Z', '2026-04-03T17:30:00Z', $4, $4)`,
       [newAppointment, template.rep_id, template.account_id, at()],
     );
-    changes.push({ what: 'a new appointment', stream: streams.appointments, ids: [newAppointment] });
+    changes.push({ what: 'a new appointment', stream: streams.appointments, ids: [externalIdOf('appointments', newAppointment)] });
 
     const [deleted] = pickCalls([0.5]);
     const deletedAt = at();
     await client.query(`UPDATE ${raw}.calls SET deleted_at = $2, updated_at = $2 WHERE id = $1`, [deleted!.id.toString(), deletedAt]);
-    changes.push({ what: 'a call deleted (soft: deleted_at set)', stream: streams.calls, ids: [deleted!.id.toString()] });
+    changes.push({ what: 'a call deleted (soft: deleted_at set)', stream: streams.calls, ids: [externalIdOf('calls', deleted!.id)] });
 
     // A deal won: every call and appointment of that deal carries the new disposition.
     const won = data.opportunities.find((o) => o.status === 'open' && data.calls.some((c) => c.opportunity_id === o.id && c.deleted_at === null))!;
     await client.query(`UPDATE ${raw}.opportunities SET status = 'won', updated_at = $2 WHERE id = $1`, [won.id.toString(), at()]);
     for (const view of ['calls', 'appointments'] as const) {
       const { rows } = await client.query<{ id: string }>(`SELECT id::text AS id FROM ${views}.${view} WHERE opportunity_id = $1 ORDER BY id`, [won.id.toString()]);
-      if (rows.length > 0) changes.push({ what: `deal ${won.id} won: its ${view}`, stream: streams[view], ids: rows.map((r) => r.id) });
+      if (rows.length > 0) changes.push({ what: `deal ${won.id} won: its ${view}`, stream: streams[view], ids: rows.map((r) => externalIdOf(view, r.id)) });
     }
     await client.query('COMMIT');
   } catch (e) {
@@ -235,8 +240,8 @@ export async function countRows(client: pg.Client, schemas: WarehouseSchemas = D
   return { calls: Number(rows[0]!.calls), appointments: Number(rows[0]!.appointments) };
 }
 
-/** Ids of the rows whose replication key equals a bookmark value (re-read by the next run, Singer style). */
+/** ExternalIds of the rows whose replication key equals a bookmark value (re-read by the next run, Singer style). */
 export async function idsAtBookmark(client: pg.Client, view: 'calls' | 'appointments', value: string, schemas: WarehouseSchemas = DEFAULT_SCHEMAS): Promise<string[]> {
   const { rows } = await client.query<{ id: string }>(`SELECT id::text AS id FROM ${ident(schemas.views)}.${view} WHERE updated_at = $1::timestamptz ORDER BY id`, [value]);
-  return rows.map((r) => r.id);
+  return rows.map((r) => externalIdOf(view, r.id));
 }
