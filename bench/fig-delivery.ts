@@ -93,7 +93,7 @@ export async function latencyFigure(ctx: BenchContext): Promise<LatencyOutcome> 
 }
 
 export async function naiveFigure(ctx: BenchContext, targetItemsPerSecond: number | undefined): Promise<Figure> {
-  const records = ctx.quick ? 10 : 200;
+  const records = ctx.quick ? 5 : 200;
   const dataset = new Dataset({ records, seed: 61 });
   const file = join(ctx.dir, 'naive.jsonl');
   dataset.writeFile(file);

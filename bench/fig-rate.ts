@@ -34,8 +34,8 @@ export const RATE_GOAL_SHARE = 0.95;
 export const HALF_RATE_MAX_429_SHARE = 0.02;
 
 export async function rateLimitFigure(ctx: BenchContext): Promise<Figure> {
-  const itemsA = ctx.quick ? 400 : 15_000;
-  const itemsB = ctx.quick ? 300 : 10_000;
+  const itemsA = ctx.quick ? 200 : 15_000;
+  const itemsB = ctx.quick ? 200 : 10_000;
   ctx.progress(`rate-limit-bound: A ${fmt.int(itemsA)} items at R=${R}/min, B ${fmt.int(itemsB)} items against R/2 (in parallel, ~${ctx.quick ? 3 : 100} s)`);
   const [a, b] = await Promise.all([runAtLimit(ctx, itemsA), runAtHalfLimit(ctx, itemsB)]);
 

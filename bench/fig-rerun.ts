@@ -27,7 +27,7 @@ export async function rerunFigure(ctx: BenchContext): Promise<Figure> {
       notes: [],
     };
   }
-  const records = ctx.quick ? 1_000 : 50_000;
+  const records = ctx.quick ? 300 : 50_000;
   const dataset = new Dataset({ records, seed: 51, tableVersion: 1_767_000_000_000 });
   const file = join(ctx.dir, 'rerun.jsonl');
   dataset.writeFile(file);

@@ -156,15 +156,21 @@ async function soak(opts: SoakOptions): Promise<boolean> {
   });
   const rejects = new RejectsTail(join(dir, 'soak.rejects.jsonl'));
 
-  // 429 bursts at random moments for the whole soak.
+  // 429 bursts at random moments for the whole soak; the next one is planned only once the last one is
+  // used up (bursts that overlap would just be one long outage).
   let bursts = 0;
   let burstTimer: NodeJS.Timeout | undefined;
   const scheduleBurst = () => {
     burstTimer = setTimeout(() => {
       bursts++;
-      sandbox.setFaults({ ...BASE_FAULTS, seed: opts.seed + bursts, burst429: { count: 2 + Math.floor(draw() * (opts.quick ? 3 : 7)), retryAfterSeconds: 1 } });
-      scheduleBurst();
-    }, opts.quick ? 1000 + draw() * 1000 : 5000 + draw() * 10_000);
+      const count = opts.quick ? 1 + Math.floor(draw() * 2) : 2 + Math.floor(draw() * 7);
+      const usedUpAt = sandbox.stats().throttled + count;
+      sandbox.setFaults({ ...BASE_FAULTS, seed: opts.seed + bursts, burst429: { count, retryAfterSeconds: 1 } });
+      const waitUsedUp = () => {
+        burstTimer = setTimeout(() => (sandbox.stats().throttled >= usedUpAt ? scheduleBurst() : waitUsedUp()), 100);
+      };
+      waitUsedUp();
+    }, opts.quick ? 1500 + draw() * 1500 : 5000 + draw() * 10_000);
   };
   scheduleBurst();
 

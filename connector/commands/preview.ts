@@ -193,8 +193,9 @@ function recordKey(record: JsonObject, stream: StreamInfo): { text: string; miss
 /** The preview for a terminal: aligned labels, compact JSON that breaks into lines only where it must. */
 export function formatPreviewText(result: PreviewResult, width = 100): string {
   const out: string[] = [];
-  const ledger = result.ledger.used ? `ledger ${result.ledger.detail}` : `ledger: ${result.ledger.detail}`;
-  out.push(`preview of ${result.input}: first ${result.limit} record(s); mappings ${result.mappings.join(', ')}; ${ledger}`);
+  out.push(`preview of ${result.input}: first ${result.limit} record(s)`);
+  out.push(`   mappings ${result.mappings.join(', ')}`);
+  out.push(`   ledger   ${result.ledger.detail}`);
   const labelWidth = 9;
   // Continuation lines of compactJson carry their own indentation; reasons wrap under their first line.
   const column = 3 + labelWidth;
