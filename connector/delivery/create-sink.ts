@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import { DryRunSink } from './dry-run-sink.js';
 import type { OutcomeHandler, Sink } from './sink.js';
 import { createSiroSink } from './siro-sink.js';
+import { requestMetricLogger } from '../run/metrics.js';
 
 /** The sink the settings ask for: a dry run, or delivery to Siro's sync API. */
 export function sinkFactory(settings: Settings, log: Logger, dryRunOutput?: string): (onOutcome: OutcomeHandler) => Sink {
@@ -20,6 +21,7 @@ export function sinkFactory(settings: Settings, log: Logger, dryRunOutput?: stri
           maxRetryTimeMs: settings.max_retry_time_ms,
           requestTimeoutMs: settings.request_timeout_ms,
           onOutcome,
+          onRequest: requestMetricLogger(log),
           log,
         });
 }
