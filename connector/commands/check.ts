@@ -133,6 +133,8 @@ async function checkLedger(settings: Settings): Promise<CheckStep> {
       }
     }
   }
+  // An existing SQLite file, or Postgres: opened as a run opens it (a missing Postgres schema is created, as the
+  // first run would), which proves the connection, the rights and the migrations.
   try {
     const store = await LedgerStore.open(ledgerOpenOptions(settings));
     const where = store.location;

@@ -1,0 +1,137 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunCounters } from '../../connector/run/counters.js';
+import { RunProgress, TerminalLine, duration } from '../../connector/run/progress.js';
+import { startSandbox, type Sandbox } from '../../connector/sandbox/index.js';
+import { cleanEnv, runTargetCli, stateLines, targetBin } from '../support/cli.js';
+import { exampleInput, operatorConfig } from './helpers.js';
+
+const TOKEN = 'op-progress-token-64d0';
+const CLEAR = '\r\x1b[K';
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+let sandbox: Sandbox;
+beforeAll(async () => {
+  sandbox = await startSandbox({ tokens: [{ token: TOKEN, tokenName: 'progress', organizationId: 'org-progress' }] });
+});
+afterAll(async () => {
+  await sandbox?.close();
+});
+
+/** A Singer input of `n` calls for the postgres-calls example mapping. */
+function bigInput(dir: string, n: number): string {
+  const lines = readFileSync(exampleInput('postgres-calls'), 'utf8').split('\n');
+  const schema = lines[0]!;
+  const template = JSON.parse(lines[2]!) as { record: Record<string, unknown> };
+  const out = [schema];
+  for (let i = 0; i < n; i++) out.push(JSON.stringify({ type: 'RECORD', stream: 'public-calls', record: { ...template.record, id: 100_000 + i } }));
+  out.push(JSON.stringify({ type: 'STATE', value: { done: n } }));
+  const path = join(dir, 'big.singer');
+  writeFileSync(path, out.join('\n') + '\n');
+  return path;
+}
+
+/** Runs a shell command in a pseudo-terminal (util-linux `script`); returns everything written to the terminal. */
+function inTerminal(command: string, dir: string): Promise<{ code: number | null; terminal: string }> {
+  const log = join(dir, 'terminal.log');
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-q', '-e', '-c', command, log], { cwd: dir, env: cleanEnv({ COLUMNS: '160' }), stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('close', (code) => resolve({ code, terminal: readFileSync(log, 'utf8') }));
+  });
+}
+
+describe('progress on a terminal', () => {
+  it.skipIf(!hasScript)('redraws one progress line while the run goes, clears it before the summary, keeps stdout for states', async () => {
+    sandbox.setFaults({ latencyMs: 60 });
+    const { dir, path } = operatorConfig({ api_token: TOKEN, base_url: sandbox.url, batch_size: 25, max_concurrency: 1, ledger: false });
+    const input = bigInput(dir, 500);
+    const stdout = join(dir, 'stdout.txt');
+    const { code, terminal } = await inTerminal(`${process.execPath} ${targetBin} --config ${path} --input ${input} > ${stdout}`, dir);
+    sandbox.setFaults({});
+    expect(code, terminal).toBe(0);
+
+    // Progress lines: drawn in place (\r, erase line), with counts, rate and, for a file, share and time left.
+    const draws = terminal.split(CLEAR).filter((part) => part.startsWith('target-siro ▸ '));
+    expect(draws.length, terminal).toBeGreaterThanOrEqual(3);
+    expect(draws[0]).toMatch(/^target-siro ▸ read [\d,]+ · delivered [\d,]+ · rejected 0 · [\d,]+ rec\/s/);
+    expect(draws.some((d) => / · \d+% · ~\d+:\d\d left · \d+:\d\d$/.test(d)), draws.join('\n')).toBe(true);
+    const counts = draws.map((d) => Number(/delivered ([\d,]+)/.exec(d)![1]!.replace(/,/g, '')));
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(Math.max(...counts)).toBeGreaterThan(0);
+    // Never a line of its own: each draw is followed by a clear, not a newline.
+    for (const d of draws) expect(d).not.toContain('\n');
+
+    // The line is gone before the summary table, and logs are human-readable lines (not JSON) on a terminal.
+    const summary = terminal.indexOf('target-siro: stream');
+    expect(summary).toBeGreaterThan(0);
+    const lastDraw = terminal.lastIndexOf('target-siro ▸');
+    expect(terminal.slice(lastDraw, summary)).toContain(CLEAR);
+    expect(terminal).toMatch(/INFO.*target-siro starting/);
+    expect(terminal).toMatch(/target-siro: total\s+500\s+500\s+500\s+0\s+0/);
+
+    // Stdout (redirected) still carries state lines only.
+    expect(stateLines(readFileSync(stdout, 'utf8'))).toEqual([{ done: 500 }]);
+  });
+
+  it('prints no progress at all when stderr is not a terminal, and logs JSON lines', async () => {
+    const { dir, path } = operatorConfig({ api_token: TOKEN, base_url: sandbox.url, ledger: false });
+    const r = await runTargetCli(['--config', path, '--input', bigInput(dir, 50)]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('▸');
+    expect(r.stderr).not.toContain('\r');
+    expect(r.stderr).not.toContain('\x1b[');
+    const logLines = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('target-siro: '));
+    expect(logLines.length).toBeGreaterThan(0);
+    for (const line of logLines) expect(JSON.parse(line)).toHaveProperty('level');
+  });
+});
+
+describe('RunProgress', () => {
+  function fakeTerminal(columns = 200) {
+    let written = '';
+    const out = { isTTY: true, columns, write: (s: string) => ((written += s), true) } as unknown as NodeJS.WriteStream;
+    return { line: new TerminalLine(out), written: () => written };
+  }
+
+  it('shows counts, the rate over the last seconds, the share of a file read and the time left', () => {
+    const counters = new RunCounters();
+    let now = 1_000_000;
+    let bytes = 0;
+    const { line } = fakeTerminal();
+    const progress = new RunProgress({ counters, input: { bytesRead: () => bytes, totalBytes: 10_000 }, stats: () => ({ requests: 3, retries: 0, throttled: 2, acked: 0, rejected: 0, splits: 0, latenciesMs: [] }) }, { line, now: () => now });
+    expect(progress.render()).toBe('target-siro ▸ read 0 · delivered 0 · rejected 0 · 429s 2 · 0 rec/s · 0:00');
+    const calls = counters.stream('calls');
+    calls.read = 400;
+    calls.delivered = 180;
+    calls.rejected = 20;
+    bytes = 4_000;
+    now += 2_000;
+    // 200 finished in 2 s = 100/s; 400 records in 4,000 of 10,000 bytes → about 1,000 records; 800 left → 8 s.
+    expect(progress.render()).toBe('target-siro ▸ read 400 · delivered 180 · rejected 20 · 429s 2 · 100 rec/s · 20% · ~0:08 left · 0:02');
+  });
+
+  it('draws over itself, lets other output pass above it, and clears itself', () => {
+    const { line, written } = fakeTerminal();
+    line.writeAbove('before\n');
+    line.show('progress 1');
+    line.writeAbove('a log line\n');
+    line.show('progress 2');
+    line.clear();
+    line.clear();
+    expect(written()).toBe(`before\n${CLEAR}progress 1${CLEAR}a log line\nprogress 1${CLEAR}progress 2${CLEAR}`);
+  });
+
+  it('cuts the line to the terminal width', () => {
+    const { line, written } = fakeTerminal(30);
+    line.show('x'.repeat(50));
+    expect(written()).toBe(`${CLEAR}${'x'.repeat(28)}…`);
+  });
+
+  it('formats durations', () => {
+    expect(duration(0)).toBe('0:00');
+    expect(duration(75)).toBe('1:15');
+    expect(duration(3725)).toBe('1:02:05');
+  });
+});
