@@ -2,7 +2,8 @@ import { ENV_PREFIX, SECRET_SETTINGS, settingsJsonSchema } from './config.js';
 import { packageJson } from './paths.js';
 
 /** What `--about` tells: the Meltano SDK's plugin self-description. */
-export const CAPABILITIES = ['about', 'validate-records'] as const;
+// activate-version and soft-delete: full-table versions drive the ledger's soft deletes (delete_mode: soft).
+export const CAPABILITIES = ['about', 'validate-records', 'activate-version', 'soft-delete'] as const;
 
 export interface AboutInfo {
   name: string;

@@ -107,8 +107,11 @@ export const SECRET_SETTINGS = ['api_token', 'ledger_url'] as const;
 
 const settingKeys = Object.keys(settingsSchema.shape) as (keyof Settings)[];
 
-/** Reads an env value as the type the setting expects (env vars are always text). */
-function fromEnv(key: keyof Settings, text: string): unknown {
+/**
+ * Reads text as the type the setting expects: env vars are always text, and orchestrators (older Meltano
+ * versions without a decimal kind) pass some numbers and booleans as text in the config file too.
+ */
+function fromText(key: keyof Settings, text: string): unknown {
   const probe = (v: unknown) => settingsSchema.shape[key].safeParse(v).success;
   if (probe(text)) return text;
   if (text === 'true' || text === 'false') return text === 'true';
@@ -141,12 +144,15 @@ export function loadSettings(opts: LoadOptions): Settings {
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new ConfigError(`config file ${opts.configFile} must hold a JSON object`);
     }
-    Object.assign(raw, parsed);
+    for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+      if (v === null) continue; // null means "not set" (config.sample.json lists optional settings that way)
+      raw[k] = typeof v === 'string' && k in settingsSchema.shape ? fromText(k as keyof Settings, v) : v;
+    }
   }
   const env = opts.env ?? process.env;
   for (const key of settingKeys) {
     const value = env[ENV_PREFIX + key.toUpperCase()];
-    if (value !== undefined && value !== '') raw[key] = fromEnv(key, value);
+    if (value !== undefined && value !== '') raw[key] = fromText(key, value);
   }
   for (const [k, v] of Object.entries(opts.overrides ?? {})) if (v !== undefined) raw[k] = v;
 

@@ -71,3 +71,22 @@ describe('settings', () => {
     expect(() => loadSettings({ ...base, overrides: { dry_run: true, max_rejected: 'lots' as never } })).toThrow(/max_rejected/);
   });
 });
+
+describe('config.sample.json', () => {
+  it('shows every setting and is a valid config', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { settingsSchema } = await import('../../connector/config.js');
+    const path = join(import.meta.dirname, '..', '..', 'config.sample.json');
+    const sample = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(sample).sort()).toEqual(Object.keys(settingsSchema.shape).sort());
+    expect(loadSettings({ configFile: path, env: {} }).batch_size).toBe(100);
+  });
+
+  it('reads numbers and booleans given as text, as orchestrators may pass them', () => {
+    const s = loadSettings({ configFile: configFile({ api_token: 'a', batch_size: '50', dry_run: 'true', max_rejected: '10', ledger_url: null }), env: {} });
+    expect(s.batch_size).toBe(50);
+    expect(s.dry_run).toBe(true);
+    expect(s.max_rejected).toBe(10);
+    expect(s.ledger_url).toBeUndefined();
+  });
+});

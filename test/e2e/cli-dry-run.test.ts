@@ -24,6 +24,7 @@ describe('dry run from the command line', () => {
         TARGET_SIRO_REJECTS_FILE: join(dir, 'rejects.jsonl'),
         TARGET_SIRO_STATE_FILE: join(dir, 'state.json'),
         TARGET_SIRO_LEDGER_PATH: join(dir, 'ledger.sqlite'),
+        TARGET_SIRO_REPORTS_DIR: join(dir, 'runs'),
       },
     });
     expect(r.code).toBe(0);
