@@ -15,6 +15,7 @@ import { runTarget } from './run/target-run.js';
 import { printSummary } from './run/summary.js';
 import { RunCounters } from './run/counters.js';
 import { RunProgress } from './run/progress.js';
+import { RecordCountMetrics } from './run/metrics.js';
 import { buildRunReport, writeRunReport } from './run/report.js';
 import { addSandboxCommand } from './sandbox/command.js';
 import { addCheckCommand } from './commands/check.js';
@@ -79,6 +80,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
         createLedgerSink(createDeliverySink, ledgerSinkOptions(settings, { store: ledger, runId, onOutcome, log, fullResync: flags.fullResync }))
     : createDeliverySink;
   progress?.start();
+  const recordCounts = new RecordCountMetrics(counters, log);
   const result = await runTarget({
     settings,
     input,
@@ -88,7 +90,10 @@ async function runCommand(flags: RunFlags): Promise<number> {
     counters,
     signal: abort.signal,
     createSink: (onOutcome) => (sink = createSink(onOutcome)),
-  }).finally(() => progress?.stop());
+  }).finally(() => {
+    progress?.stop();
+    recordCounts.stop();
+  });
   if (ledger) {
     const totals = result.counters.totals();
     const status: Exclude<RunStatus, 'running'> = !result.error ? 'ok' : result.error instanceof InterruptedError ? 'interrupted' : 'failed';

@@ -70,8 +70,13 @@ const held = () => new Map(sandbox.engagements().map((e) => [e.externalId, e]));
 
 describe('delivery to Siro (sandbox)', () => {
   it('a clean run delivers every record once, as mapped, in batches', async () => {
-    const r = await runTarget({ input: callsInput({ count: 250, statesEvery: 25 }), settings: { batch_size: 50 } });
+    const r = await runTarget({ input: callsInput({ count: 250, statesEvery: 25 }), settings: { batch_size: 50, log_level: 'info' } });
     expect(r.code).toBe(0);
+    // Singer METRIC log lines on stderr: one timer per request, and the record count per stream.
+    const metrics = [...r.stderr.matchAll(/METRIC: (\{.*?\})"/g)].map((m) => JSON.parse(JSON.parse(`"${m[1]}"`)));
+    expect(metrics.filter((m) => m.metric === 'http_request_duration').length).toBe(sandbox.stats().requests);
+    expect(metrics.find((m) => m.metric === 'http_request_duration')).toMatchObject({ type: 'timer', tags: { endpoint: 'engagement', http_status_code: 200, status: 'succeeded' } });
+    expect(metrics.filter((m) => m.metric === 'record_count').reduce((n, m) => n + m.value, 0)).toBe(250);
     const h = held();
     expect(h.size).toBe(250);
     for (let p = 1; p <= 250; p++) {
