@@ -4,6 +4,8 @@
  * and leaves routine info lines out.
  */
 
+import type { StreamCounts } from '../connector/run/counters.js';
+
 const LEVEL_NAMES: Record<number, string> = { 40: 'warn', 50: 'error', 60: 'fatal' };
 const MAX_LOG_LINES = 6;
 
@@ -75,15 +77,8 @@ export function readableStderr(program: string, stderr: string): string[] {
   return shown;
 }
 
-export interface RunTotals {
-  read: number;
-  mapped: number;
-  delivered: number;
-  rejected: number;
-  skipped: number;
-  unchanged: number;
-  deleted: number;
-}
+/** The target's run totals, as its "run summary" log line carries them. */
+export type RunTotals = StreamCounts;
 
 /** The totals of the target's structured "run summary" log line, if it printed one. */
 export function runTotals(stderr: string): RunTotals | undefined {

@@ -17,7 +17,6 @@ import {
   DEFAULT_SANDBOX_TOKEN,
   type Sandbox,
   type SandboxFaults,
-  type SandboxObjectRecord,
   type SandboxOptions,
   type SandboxStats,
   type SandboxToken,

@@ -114,13 +114,16 @@ export async function openPostgres(options: OpenOptions): Promise<WarehouseConne
   const fail = (what: string, e: unknown): WarehouseError =>
     new WarehouseError(redact(`${what}: ${(e as Error)?.message ?? String(e)}`, secrets));
 
-  async function withConnection<T>(fn: (c: PgClient) => Promise<T>): Promise<T> {
-    let conn: PgClient;
+  async function acquire(): Promise<PgClient> {
     try {
-      conn = (await db.client.acquireConnection()) as PgClient;
+      return (await db.client.acquireConnection()) as PgClient;
     } catch (e) {
       throw fail(`cannot connect to postgres at ${where}`, e);
     }
+  }
+
+  async function withConnection<T>(fn: (c: PgClient) => Promise<T>): Promise<T> {
+    const conn = await acquire();
     try {
       return await fn(conn);
     } finally {
@@ -245,12 +248,7 @@ export async function openPostgres(options: OpenOptions): Promise<WarehouseConne
 
     async *streamRows(plan: ReadPlan): AsyncIterable<RawRow> {
       const { text, values } = selectSql(plan);
-      let conn: PgClient;
-      try {
-        conn = (await db.client.acquireConnection()) as PgClient;
-      } catch (e) {
-        throw fail(`cannot connect to postgres at ${where}`, e);
-      }
+      const conn = await acquire();
       try {
         const stream = conn.query(new QueryStream(text, values, { rowMode: 'array', batchSize: CURSOR_BATCH, highWaterMark: CURSOR_BATCH }));
         try {
