@@ -20,6 +20,8 @@ const usageProbe = pathToFileURL(benchScript('usage-probe.js')).href;
 export interface ChildOptions {
   script: string;
   args: string[];
+  /** Extra node flags (e.g. --cpu-prof). */
+  nodeArgs?: string[];
   env?: Record<string, string>;
   cwd?: string;
   /** Lines written to the child's stdin (with backpressure); without it stdin is closed at once. */
@@ -61,7 +63,7 @@ let usageFiles = 0;
 
 export function startChild(opts: ChildOptions): RunningChild {
   const usageFile = opts.measureUsage ? join(tmpdir(), `bench-usage-${process.pid}-${++usageFiles}.json`) : undefined;
-  const nodeArgs = usageFile ? ['--import', usageProbe] : [];
+  const nodeArgs = [...(usageFile ? ['--import', usageProbe] : []), ...(opts.nodeArgs ?? [])];
   const env = cleanEnv({ ...(opts.env ?? {}), ...(usageFile ? { BENCH_USAGE_FILE: usageFile } : {}) });
   const started = performance.now();
   const child = spawn(process.execPath, [...nodeArgs, opts.script, ...opts.args], {
@@ -149,12 +151,17 @@ async function pumpLines(child: ChildProcess, lines: Iterable<string>): Promise<
 }
 
 function readVmHwm(pid: number | undefined): number | undefined {
+  return readProcStatus(pid, 'VmHWM');
+}
+
+/** A memory line of /proc/<pid>/status in bytes (VmRSS, VmHWM), or undefined (exited, or no /proc). */
+export function readProcStatus(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : undefined;
   } catch {
-    return undefined; // exited, or no /proc
+    return undefined;
   }
 }
 

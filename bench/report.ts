@@ -53,6 +53,7 @@ export function renderMarkdown(r: BenchResults): string {
       'when the machine is shared and noisy; the absolute numbers move with the machine.',
     '',
   );
+  out.push('The no-loss promise under faults and `kill -9` is checked by `npm run soak`; its latest result is in [soak-results.md](soak-results.md).', '');
   if (r.quick) out.push('> **Quick mode** (`--quick`): tiny sizes for the smoke test. These numbers prove the harness works, nothing more.', '');
   out.push('## Machine', '');
   out.push('| | |', '|---|---|');

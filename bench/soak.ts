@@ -1,13 +1,14 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { SandboxFaults, SandboxObjectRecord } from '../connector/sandbox/index.js';
-import { startChild, targetCli } from './child.js';
+import type { Sandbox, SandboxFaults, SandboxObjectRecord } from '../connector/sandbox/index.js';
+import { packageRoot, startChild, targetCli } from './child.js';
 import { fmt, progressLogger, sandboxWith } from './context.js';
 import { Expectations } from './expectations.js';
+import { machineInfo } from './machine.js';
 import { Dataset } from './singer-data.js';
-import { defaultMappingFile, writeTargetConfig } from './target-config.js';
+import { defaultMappingFile, hasSetting, writeTargetConfig } from './target-config.js';
 
 /**
  * `npm run soak`: the no-loss promise under faults. 50,000 records (10% updates of earlier rows, 2% that
@@ -21,9 +22,11 @@ import { defaultMappingFile, writeTargetConfig } from './target-config.js';
  * file. Checked at the end: every valid externalId holds the payload of its last record, every invalid
  * record is in the rejects file with a reason, and nothing else is in the sandbox.
  *
- *   node dist/bench/soak.js [--quick] [--records N] [--kills K] [--seed S] [--keep] [--set setting=value ...]
+ *   node dist/bench/soak.js [--quick] [--records N] [--kills K] [--seed S] [--keep] [--set setting=value ...] [--out DIR]
  *
- * Prints one line `soak: PASS|FAIL ...`; exit code 0 on pass, 1 on fail.
+ * Prints one line `soak: PASS|FAIL ...`; exit code 0 on pass, 1 on fail. Writes soak-results.md and
+ * soak-results.json to --out, by default to bench/ for a full soak with default settings (never for
+ * --quick, --set or other sizes unless --out is given).
  */
 
 interface SoakOptions {
@@ -34,6 +37,8 @@ interface SoakOptions {
   keep: boolean;
   /** Extra target settings (`--set ledger=false`), to narrow down a failure. */
   settings: Record<string, unknown>;
+  /** Where to write soak-results.md/.json (undefined: nowhere). */
+  out?: string;
 }
 
 function options(): SoakOptions {
@@ -45,6 +50,7 @@ function options(): SoakOptions {
       seed: { type: 'string' },
       keep: { type: 'boolean', default: false },
       set: { type: 'string', multiple: true },
+      out: { type: 'string' },
     },
   });
   const settings: Record<string, unknown> = {};
@@ -66,9 +72,12 @@ function options(): SoakOptions {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} needs a whole number, got "${text}"`);
     return n;
   };
+  // Only a standard soak (full size, default settings) replaces the published results by default.
+  const standard = !values.quick && !values.records && !values.kills && !values.seed && Object.keys(settings).length === 0;
   return {
     quick: values.quick ?? false,
     settings,
+    out: values.out ?? (standard ? join(packageRoot, 'bench') : undefined),
     records: int(values.records, values.quick ? 2_000 : 50_000, 'records'),
     kills: int(values.kills, values.quick ? 2 : 5, 'kills'),
     seed: int(values.seed, 20_260_304, 'seed'),
@@ -89,8 +98,8 @@ function random(seed: number): () => number {
 }
 
 const BASE_FAULTS: SandboxFaults = {
-  latencyMs: 5,
-  jitterMs: 20,
+  latencyMs: 10,
+  jitterMs: 30,
   errorRate: 0.1,
   errorAfterWriteRate: 0.05,
   dropRate: 0.03,
@@ -133,9 +142,21 @@ class RejectsTail {
   }
 }
 
-async function soak(opts: SoakOptions): Promise<boolean> {
-  const progress = progressLogger('soak');
+/** One soak in its own scratch folder and sandbox, both removed afterwards (unless --keep). */
+async function soak(opts: SoakOptions): Promise<SoakSummary> {
   const dir = mkdtempSync(join(tmpdir(), 'target-siro-soak-'));
+  const sandbox = await sandboxWith({ ...BASE_FAULTS, seed: opts.seed });
+  try {
+    return await soakIn(opts, dir, sandbox);
+  } finally {
+    await sandbox.close();
+    if (opts.keep) process.stderr.write(`soak: scratch files kept in ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function soakIn(opts: SoakOptions, dir: string, sandbox: Sandbox): Promise<SoakSummary> {
+  const progress = progressLogger('soak');
   const draw = random(opts.seed);
   // States often enough that kills land between them, even in a small (quick) soak.
   const stateEvery = Math.min(500, Math.max(20, Math.floor(opts.records / 100)));
@@ -144,9 +165,9 @@ async function soak(opts: SoakOptions): Promise<boolean> {
   const expected = new Expectations(dataset, defaultMappingFile);
   const invalidCount = expected.invalidKeys.size;
 
-  const sandbox = await sandboxWith({ ...BASE_FAULTS, seed: opts.seed });
   const config = writeTargetConfig(dir, 'soak', sandbox.url, {
-    batch_size: 50,
+    // Small batches: more requests, so more of them meet a fault.
+    batch_size: 25,
     max_concurrency: 4,
     rate_limit_per_minute: 1_000_000,
     max_retries: 12,
@@ -260,7 +281,7 @@ async function soak(opts: SoakOptions): Promise<boolean> {
             }
           }, extraMs);
         }, 5);
-        running.done.finally(() => clearInterval(watch));
+        void running.done.finally(() => clearInterval(watch)).catch(() => undefined);
       }
       const result = await running.done;
       if (killTimer) clearTimeout(killTimer);
@@ -294,7 +315,6 @@ async function soak(opts: SoakOptions): Promise<boolean> {
   }
   for (const example of final.examples) note(example);
   const stats = sandbox.stats();
-  await sandbox.close();
 
   const lost = final.missing + final.stale + rejectedMissing;
   const validRecords = opts.records - invalidCount;
@@ -318,15 +338,112 @@ async function soak(opts: SoakOptions): Promise<boolean> {
       ...problems.map((p) => `soak: problem: ${p}`),
     ].join('\n') + '\n',
   );
-  if (opts.keep) progress(`scratch files kept in ${dir}`);
-  else rmSync(dir, { recursive: true, force: true });
-  process.stdout.write(
-    `soak: ${pass ? 'PASS' : 'FAIL'} ${opts.records} records, ${delivered} delivered, ${rejectedFound} rejected, ${kills} kills, ${statesAhead} states ahead, ${lost} lost\n`,
-  );
-  return pass;
+  const verdict = `soak: ${pass ? 'PASS' : 'FAIL'} ${opts.records} records, ${delivered} delivered, ${rejectedFound} rejected, ${kills} kills, ${statesAhead} states ahead, ${lost} lost`;
+  return {
+    verdict,
+    pass,
+    machine: machineInfo(),
+    seconds: Math.round(elapsed / 100) / 10,
+    options: { records: opts.records, kills: opts.kills, seed: opts.seed, settings: opts.settings },
+    counts: {
+      records: opts.records,
+      validRecords,
+      invalidRecords: invalidCount,
+      validIds: expected.validIds,
+      delivered,
+      rejected: rejectedFound,
+      kills,
+      runs,
+      statesChecked: statesSeen,
+      statesAhead,
+      missing: final.missing,
+      stale: final.stale,
+      unexpected: final.unexpected,
+      rejectsMissing: rejectedMissing,
+    },
+    sandbox: { requests: stats.requests, byStatus: stats.byStatus, throttled: stats.throttled, bursts, itemWrites: stats.itemsWritten },
+    problems,
+  };
 }
 
-soak(options()).then(
+interface SoakSummary {
+  verdict: string;
+  pass: boolean;
+  machine: ReturnType<typeof machineInfo>;
+  seconds: number;
+  options: { records: number; kills: number; seed: number; settings: Record<string, unknown> };
+  counts: Record<string, number>;
+  sandbox: { requests: number; byStatus: Record<string, number>; throttled: number; bursts: number; itemWrites: number };
+  problems: string[];
+}
+
+/**
+ * The soak; when a standard soak fails with the ledger on, once more with `ledger: false`, so the
+ * published result says whether the ledger is involved. The first verdict is the one that counts.
+ */
+async function main(opts: SoakOptions): Promise<boolean> {
+  const result = await soak(opts);
+  let isolation: SoakSummary | undefined;
+  if (!result.pass && opts.out && !opts.quick && hasSetting('ledger') && opts.settings.ledger !== false) {
+    process.stderr.write(`${result.verdict}\nsoak: once more with ledger: false, to see whether the ledger is involved\n`);
+    isolation = await soak({ ...opts, settings: { ...opts.settings, ledger: false } });
+    process.stderr.write(`soak: with ledger: false: ${isolation.verdict}\n`);
+  }
+  if (opts.out) {
+    mkdirSync(opts.out, { recursive: true });
+    writeFileSync(join(opts.out, 'soak-results.json'), JSON.stringify({ ...result, faults: FAULTS_TEXT, isolation }, null, 2) + '\n');
+    writeFileSync(join(opts.out, 'soak-results.md'), soakMarkdown(result, isolation));
+    process.stderr.write(`soak: wrote ${join(opts.out, 'soak-results.md')}\n`);
+  }
+  process.stdout.write(result.verdict + '\n');
+  return result.pass;
+}
+
+const FAULTS_TEXT = { ...BASE_FAULTS, burst429: '2-8 requests every 5-15 s (Retry-After: 1)' };
+
+function soakMarkdown(s: SoakSummary, isolation?: SoakSummary): string {
+  const by = s.sandbox.byStatus;
+  const lines = [
+    '# target-siro soak results',
+    '',
+    'Generated by `npm run soak` (bench/soak.ts); do not edit by hand.',
+    '',
+    `\`${s.verdict}\``,
+    '',
+    `${s.machine.date}, ${s.machine.cpuModel}, ${s.machine.cores} cores, node ${s.machine.node}; ${s.seconds} s.`,
+    '',
+    '## What it does',
+    '',
+    `${s.options.records.toLocaleString('en-US')} generated \`public-calls\` records for mappings/default.yml (10% of them updates of an earlier row, 2% that must be rejected: a direction or status outside the mapping's map, a zip the stream schema refuses, an unreadable timestamp, a non-numeric amount) go through the real CLI (\`node dist/connector/cli.js --config …\`, stdin) to an in-process sandbox that answers 10% of requests 500 before writing, 5% 500 after writing, drops 3% of connections, adds 10–40 ms latency and throws bursts of 429s. The target (batch_size 25, max_concurrency 4, default ledger${Object.keys(s.options.settings).length ? `, plus ${JSON.stringify(s.options.settings)}` : ''}) is killed with SIGKILL ${s.options.kills} times at random moments; each time it is rerun from the last state it printed, and the generator replays every record after that state's position, as a tap would. Seed ${s.options.seed}.`,
+    '',
+    'Checked while it runs: whenever a state line appears on stdout, every record up to its position is already in the sandbox (with that record\'s payload or a later one of the same id) or in the rejects file. Checked at the end: every valid externalId holds the mapping of its last record, every invalid record is in the rejects file with a reason, nothing else is in the sandbox.',
+    '',
+    '## Counts',
+    '',
+    '| | |',
+    '|---|---|',
+    ...Object.entries(s.counts).map(([k, v]) => `| ${k} | ${v.toLocaleString('en-US')} |`),
+    `| sandbox requests | ${s.sandbox.requests.toLocaleString('en-US')} (${by['200'] ?? 0} ok, ${by['500'] ?? 0} × 500, ${by.dropped ?? 0} dropped, ${s.sandbox.throttled} × 429 in ${s.sandbox.bursts} bursts) |`,
+    '',
+  ];
+  if (s.problems.length > 0) lines.push('## Problems found (first 10)', '', ...s.problems.map((p) => `- ${p}`), '');
+  if (isolation) {
+    lines.push(
+      '## Isolation: the same soak with `ledger: false`',
+      '',
+      `\`${isolation.verdict}\` (${isolation.seconds} s, same seed, same faults).`,
+      '',
+      isolation.pass
+        ? 'Without the ledger nothing is lost and no state is early: the losses above come from the ledger.'
+        : 'It fails without the ledger too, so the ledger is not (only) the cause.',
+      '',
+    );
+    if (!isolation.pass && isolation.problems.length > 0) lines.push(...isolation.problems.map((p) => `- ${p}`), '');
+  }
+  return lines.join('\n');
+}
+
+main(options()).then(
   (pass) => (process.exitCode = pass ? 0 : 1),
   (e: Error) => {
     process.stderr.write(`soak: failed: ${e.stack ?? e.message}\n`);

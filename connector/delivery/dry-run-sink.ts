@@ -21,7 +21,7 @@ export class DryRunSink implements Sink {
     this.fd = outputFile !== undefined ? openSync(outputFile, 'w') : 2;
   }
 
-  async push(item: OutboundItem): Promise<void> {
+  push(item: OutboundItem): void {
     this.lines.push(stringifyPayload(item.payload));
     this.waiting.push(item);
     if (this.waiting.length >= 512) this.flushPending();

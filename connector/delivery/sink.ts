@@ -44,8 +44,11 @@ export interface DeliveryStats {
 }
 
 export interface Sink {
-  /** Hand over one item. Resolves when there is room for the next (backpressure); rejects on a fatal API error. */
-  push(item: OutboundItem): Promise<void>;
+  /**
+   * Hand over one item. Returns nothing when there is room for the next at once, else a promise that
+   * resolves when there is (backpressure); a fatal API error rejects it (or throws).
+   */
+  push(item: OutboundItem): void | Promise<void>;
   /** Resolves once every pushed item has an outcome; rejects on a fatal API error. */
   drain(): Promise<void>;
   /**

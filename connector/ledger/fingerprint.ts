@@ -1,13 +1,19 @@
 import { createHash } from 'node:crypto';
 
 /**
- * A fingerprint of a payload: sha1 of its canonical JSON (object keys sorted, `undefined` members left out
- * as JSON leaves them out). Two payloads Siro would store identically get the same fingerprint in any
- * process on any day, whatever order the mapping built their keys in; the ledger compares fingerprints to
- * skip rows Siro already holds.
+ * A fingerprint of a payload: sha1 of its JSON text. The ledger compares fingerprints to skip rows Siro
+ * already holds. Mapped payloads list their keys in Siro's schema order whatever order the mapping file
+ * uses (see mapping/check.ts), so the native JSON.stringify is already canonical for them and costs a
+ * fraction of a sorting serialiser on the hot path. Values with bigints fall back to `canonicalJson`.
  */
 export function fingerprint(payload: unknown): string {
-  return createHash('sha1').update(canonicalJson(payload)).digest('hex');
+  let text: string;
+  try {
+    text = JSON.stringify(payload);
+  } catch {
+    text = canonicalJson(payload);
+  }
+  return createHash('sha1').update(text).digest('hex');
 }
 
 /** JSON with object keys sorted at every level; bigint as its exact digits (parseExact gives bigints). */

@@ -133,6 +133,13 @@ export class LedgerSink implements Sink {
   private passCount = 0;
   private readonly streamObjects = new Map<string, string | null>();
   private readonly sentMeta = new WeakMap<OutboundItem, SentMeta>();
+  /**
+   * Writes of this run that Siro has not answered yet (or whose answer is not in the ledger yet), per
+   * `object \0 externalId`: the newest item sent and how many are open. While one is open, the ledger's
+   * fingerprint says nothing about what Siro will hold, so a later record of that id is always sent.
+   */
+  private readonly openWrites = new Map<string, { newest: OutboundItem; open: number }>();
+  private readonly countedWrites = new WeakSet<OutboundItem>();
   /** Dry run only (nothing may be written): `stream \0 externalId` → pass marker of the rows read. */
   private readonly seenInDryRun = new Map<string, string>();
 
@@ -283,7 +290,8 @@ export class LedgerSink implements Sink {
       const row = known.get(item.object)?.get(item.externalId);
       // (A row the target soft-deleted has the fingerprint of its delete payload, so it never matches here;
       // one the mapping itself marked deleted, via deletedAt, does, and is not re-sent.)
-      if (this.opts.skipUnchanged && row && row.fingerprint === fp) {
+      const openWrite = this.openWrites.get(writeKey(item));
+      if (this.opts.skipUnchanged && !openWrite && row && row.fingerprint === fp) {
         unchanged.push(item);
         // Siro holds this payload: an earlier refusal of another payload no longer matters.
         if (row.rejected && !this.opts.dryRun) writes.push({ kind: 'clear-rejection', object: item.object, externalId: item.externalId });
@@ -293,6 +301,10 @@ export class LedgerSink implements Sink {
         toSend.push({ item: { ...item, payload: { ...item.payload, deletedAt: null } }, meta: { fingerprint: fp, pass } });
       } else {
         toSend.push({ item, meta: { fingerprint: fp, pass } });
+      }
+      const decided = toSend.at(-1);
+      if (decided && decided.meta.pass === pass && writeKey(decided.item) === writeKey(item) && !this.countedWrites.has(decided.item)) {
+        this.noteWriteOpened(decided.item);
       }
     }
     if (notes.length > 0) writes.push(...(await this.noteWrites(notes)));
@@ -409,6 +421,11 @@ export class LedgerSink implements Sink {
     return this.outcomeChain;
   }
 
+  private isSuperseded(item: OutboundItem): boolean {
+    const w = this.openWrites.get(writeKey(item));
+    return w !== undefined && w.newest !== item;
+  }
+
   private writeFor(o: Outcome): LedgerWrite[] {
     const { item } = o;
     const meta = this.sentMeta.get(item);
@@ -421,7 +438,9 @@ export class LedgerSink implements Sink {
           object: item.object,
           externalId: item.externalId,
           stream: item.stream,
-          fingerprint: meta?.fingerprint ?? fingerprint(item.payload),
+          // An older write answered while a newer one of the id is open (or superseded by it in a batch):
+          // which of the two Siro ends up holding is not known yet, so record no fingerprint to match.
+          fingerprint: this.isSuperseded(item) ? '' : (meta?.fingerprint ?? fingerprint(item.payload)),
           siroId: o.siroId,
           payload: stringifyPayload(item.payload),
           runId: this.opts.runId,
@@ -451,7 +470,26 @@ export class LedgerSink implements Sink {
     return [];
   }
 
+  private noteWriteOpened(item: OutboundItem): void {
+    const key = writeKey(item);
+    const w = this.openWrites.get(key);
+    if (w) {
+      w.newest = item;
+      w.open++;
+    } else this.openWrites.set(key, { newest: item, open: 1 });
+    this.countedWrites.add(item);
+  }
+
+  private noteWriteClosed(item: OutboundItem): void {
+    if (!this.countedWrites.has(item)) return;
+    this.countedWrites.delete(item);
+    const key = writeKey(item);
+    const w = this.openWrites.get(key);
+    if (w && --w.open <= 0) this.openWrites.delete(key);
+  }
+
   private forward(o: Outcome): void {
+    this.noteWriteClosed(o.item);
     try {
       this.opts.onOutcome(o);
     } catch (e) {
@@ -599,6 +637,10 @@ export class LedgerSink implements Sink {
   private throwIfFailed(): void {
     if (this.failure) throw this.failure;
   }
+}
+
+function writeKey(item: OutboundItem): string {
+  return `${item.object}\0${item.externalId}`;
 }
 
 function seenKey(stream: string, externalId: string): string {

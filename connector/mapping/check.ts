@@ -260,6 +260,9 @@ export class DocumentChecker {
       ok = false;
       this.fail(anchor, rootObject ? `\`${r}\` is not mapped: Siro requires it for every ${rootObject}` : `${where} does not map \`${r}\`, which Siro requires there`);
     }
+    // Payload keys follow Siro's schema, not the YAML: the same data gives the same JSON text whatever order
+    // a mapping lists its fields in, which is what lets the ledger fingerprint the JSON text directly.
+    fields.sort((a, b) => names.indexOf(a.key) - names.indexOf(b.key));
     return ok ? { kind: 'object', label, fields, required } : undefined;
   }
 

@@ -9,7 +9,7 @@ import { Watermark } from '../checkpoint/watermark.js';
 import type { Outcome, OutcomeHandler, Sink } from '../delivery/sink.js';
 import type { MappingSet } from '../mapping/index.js';
 import type { JsonObject, RecordMessage } from '../singer/messages.js';
-import { readMessages } from '../singer/reader.js';
+import { decodeMessage, readLineBatches } from '../singer/reader.js';
 import { StreamRegistry, type StreamInfo } from '../singer/streams.js';
 import { RunCounters } from './counters.js';
 
@@ -102,7 +102,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
 
   const sink = opts.createSink(onOutcome);
 
-  const handleRecord = async (line: number, msg: RecordMessage): Promise<void> => {
+  const handleRecord = (line: number, msg: RecordMessage): void | Promise<void> => {
     const stream = registry.get(msg.stream);
     if (!stream) throw new InputError(line, 'RECORD before any SCHEMA for its stream', msg.stream);
     const seq = watermark.nextSeq();
@@ -140,7 +140,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
       return;
     }
     counts.mapped++;
-    await sink.push({ seq, line, stream: msg.stream, key: key.text, object: mapping.object, externalId: mapped.externalId, payload: mapped.payload });
+    return sink.push({ seq, line, stream: msg.stream, key: key.text, object: mapping.object, externalId: mapped.externalId, payload: mapped.payload });
   };
 
   let inputError: InputError | undefined;
@@ -154,26 +154,35 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
 
   try {
     try {
-      for await (const { line, message } of readMessages(opts.input, (l, type) =>
-        log.warn({ line: l, type }, `input line ${l}: unknown Singer message type "${type}" ignored`),
-      )) {
-        if (interrupted) break;
-        switch (message.type) {
-          case 'SCHEMA':
-            registry.register(message, line);
-            break;
-          case 'RECORD':
-            await handleRecord(line, message);
-            break;
-          case 'STATE':
-            watermark.holdState(message.value);
-            sink.flushPending?.();
-            releaseSafeState();
-            break;
-          case 'ACTIVATE_VERSION':
-            log.debug({ stream: message.stream, version: message.version }, 'ACTIVATE_VERSION');
-            await sink.activateVersion?.(message.stream, message.version);
-            break;
+      const onUnknown = (l: number, type: string) => log.warn({ line: l, type }, `input line ${l}: unknown Singer message type "${type}" ignored`);
+      reading: for await (const { firstLine, lines } of readLineBatches(opts.input)) {
+        for (let i = 0; i < lines.length; i++) {
+          if (interrupted) break reading;
+          const text = lines[i]!;
+          if (text.length === 0 || text.trim() === '') continue;
+          const line = firstLine + i;
+          const message = decodeMessage(line, text, onUnknown);
+          if (!message) continue;
+          switch (message.type) {
+            case 'SCHEMA':
+              registry.register(message, line);
+              break;
+            case 'RECORD': {
+              // Synchronous unless the sink makes us wait (backpressure): no promise hop per record.
+              const waiting = handleRecord(line, message);
+              if (waiting) await waiting;
+              break;
+            }
+            case 'STATE':
+              watermark.holdState(message.value);
+              sink.flushPending?.();
+              releaseSafeState();
+              break;
+            case 'ACTIVATE_VERSION':
+              log.debug({ stream: message.stream, version: message.version }, 'ACTIVATE_VERSION');
+              await sink.activateVersion?.(message.stream, message.version);
+              break;
+          }
         }
       }
     } catch (e) {

@@ -16,7 +16,78 @@ function parseNumber(text: string): number | bigint {
 
 export function parseExact(text: string): unknown {
   if (!LONG_DIGITS.test(text)) return JSON.parse(text);
-  return losslessParse(text, null, parseNumber);
+  const spans = unsafeIntegerSpans(text);
+  if (spans === undefined) return losslessParse(text, null, parseNumber);
+  if (spans.length === 0) return JSON.parse(text); // the long digit runs were inside strings
+  // Quote the unsafe integers with a marker, let the native parser do the rest, then turn the marked
+  // strings into bigints: several times faster than a JavaScript JSON parser on the whole line.
+  let quoted = '';
+  let at = 0;
+  for (let i = 0; i < spans.length; i += 2) {
+    quoted += text.slice(at, spans[i]) + '"\\u0001' + text.slice(spans[i], spans[i + 1]) + '"';
+    at = spans[i + 1]!;
+  }
+  return restoreBigInts(JSON.parse(quoted + text.slice(at)));
+}
+
+/**
+ * Starts a quoted unsafe integer (written as the escape `\u0001` in the JSON text). Texts that already
+ * hold that character, escaped or raw, take the general parser, so a marked string is always ours.
+ */
+const MARK = '\u0001';
+const ESCAPED_MARK = /\\u0001/i;
+
+/**
+ * Start/end offsets of integer tokens (outside strings) that a double cannot hold exactly; undefined when
+ * the text is unusual (holds the marker), so the caller takes the fully general parser.
+ */
+function unsafeIntegerSpans(text: string): number[] | undefined {
+  if (text.includes(MARK) || ESCAPED_MARK.test(text)) return undefined;
+  const spans: number[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === 92 /* \ */) i += 2;
+        else if (d === 34) break;
+        else i++;
+      }
+      i++;
+    } else if (c === 45 /* - */ || (c >= 48 && c <= 57)) {
+      const start = i;
+      i++;
+      let integer = true;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d >= 48 && d <= 57) i++;
+        else if (d === 46 || d === 101 || d === 69 || d === 43 || d === 45) {
+          integer = false;
+          i++;
+        } else break;
+      }
+      if (integer && i - start >= 16 && !isSafeNumber(text.slice(start, i))) spans.push(start, i);
+    } else i++;
+  }
+  return spans;
+}
+
+function restoreBigInts(value: unknown): unknown {
+  if (typeof value === 'string') return value.charCodeAt(0) === 1 ? BigInt(value.slice(1)) : value;
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = restoreBigInts(value[i]);
+    return value;
+  }
+  const obj = value as Record<string, unknown>;
+  for (const k in obj) {
+    const v = obj[k];
+    if (typeof v === 'object' || (typeof v === 'string' && v.charCodeAt(0) === 1)) obj[k] = restoreBigInts(v);
+  }
+  return obj;
 }
 
 /** JSON text from values that may hold bigints (written as bare integers, exactly). */

@@ -342,8 +342,8 @@ describe('nested each', () => {
       ],
     });
     expect(reasonsOf(m.map({ id: 9, contacts: [{ id: 1 }, { id: 2, places: [{}, { s: 'x' }, { co: 'mars' }], primary: 'perhaps' }] }))).toEqual([
-      'opportunityContacts[1].isPrimary: value "perhaps" of column "primary" is not a boolean (true/false, t/f, yes/no, 1/0)',
       'opportunityContacts[1].addresses[2].country: value "mars" of column "co" is not in map (allowed: us, ca)',
+      'opportunityContacts[1].isPrimary: value "perhaps" of column "primary" is not a boolean (true/false, t/f, yes/no, 1/0)',
     ]);
   });
 });

@@ -42,7 +42,8 @@ describe('target-siro preview', () => {
     // A record that maps: its key, line, object, externalId and action, then the record and the payload, aligned.
     expect(out).toContain('#1 public-calls id=9007199254740993 (line 2) → engagement "9007199254740993": CREATE');
     expect(out).toMatch(/^ {3}record {3}\{"id": 9007199254740993, "started_at": "2026-04-02T15:04:05.250000\+00:00",/m);
-    expect(out).toMatch(/^ {3}payload {2}\{"externalId": "9007199254740993", "subject": "Call with Brooks Residence",/m);
+    expect(out).toMatch(/^ {3}payload {2}\{"externalId": "9007199254740993", "direction": "OUTBOUND",/m);
+    expect(out).toContain('"subject": "Call with Brooks Residence"');
     expect(out).toMatch(/^ {13}"engagementType": \{"name": "Connected call", "activityType": "CALL"\},/m);
     // JSON lines stay within the default 100 columns.
     const jsonLines = out.split('\n').filter((l) => /^ {3}(record|payload) /.test(l) || /^ {13}/.test(l));
