@@ -22,7 +22,7 @@ export class DryRunSink implements Sink {
   }
 
   push(item: OutboundItem): void {
-    this.lines.push(stringifyPayload(item.payload));
+    this.lines.push(item.json ?? stringifyPayload(item.payload));
     this.waiting.push(item);
     if (this.waiting.length >= 512) this.flushPending();
   }

@@ -19,6 +19,8 @@ export interface OutboundItem {
   object: SiroObject;
   externalId: string;
   payload: Record<string, unknown>;
+  /** The payload's JSON text when a stage already made it (the ledger, for its fingerprint): sinks reuse it. */
+  json?: string;
   /** Why the item exists: a RECORD (default), a soft delete the target made, or a retry of an earlier reject. */
   origin?: 'record' | 'delete' | 'retry';
 }

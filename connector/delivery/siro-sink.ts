@@ -299,7 +299,7 @@ class SiroSink implements Sink {
             const sending = this.takeForSending(batch);
             if (!sending) return undefined; // every entry now waits for an opportunity pushed meanwhile
             batch = sending;
-            body = serialize(this.single ? batch.entries[0]!.item.payload : batch.entries.map((e) => e.item.payload));
+            body = this.single ? jsonOf(batch.entries[0]!.item) : `[${batch.entries.map((e) => jsonOf(e.item)).join(',')}]`;
           }
           if (throttledSince !== undefined) {
             const waited = performance.now() - throttledSince;
@@ -570,7 +570,12 @@ async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<
   clearTimeout(timer);
 }
 
-/** One JSON text per request. Payloads rarely hold a bigint; only then is the exact (slower) writer used. */
+/** An item's JSON text: made once by the ledger when it is there, else here. */
+function jsonOf(item: OutboundItem): string {
+  return item.json ?? serialize(item.payload);
+}
+
+/** One JSON text per payload. Payloads rarely hold a bigint; only then is the exact (slower) writer used. */
 function serialize(value: unknown): string {
   try {
     return JSON.stringify(value);

@@ -7,13 +7,20 @@ import { createHash } from 'node:crypto';
  * fraction of a sorting serialiser on the hot path. Values with bigints fall back to `canonicalJson`.
  */
 export function fingerprint(payload: unknown): string {
-  let text: string;
+  return fingerprintOfJson(payloadJson(payload));
+}
+
+/** The payload's JSON text, as fingerprinted (and as sent). */
+export function payloadJson(payload: unknown): string {
   try {
-    text = JSON.stringify(payload);
+    return JSON.stringify(payload);
   } catch {
-    text = canonicalJson(payload);
+    return canonicalJson(payload);
   }
-  return createHash('sha1').update(text).digest('hex');
+}
+
+export function fingerprintOfJson(json: string): string {
+  return createHash('sha1').update(json).digest('hex');
 }
 
 /** JSON with object keys sorted at every level; bigint as its exact digits (parseExact gives bigints). */

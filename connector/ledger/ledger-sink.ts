@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import type { DeliveryStats, OutboundItem, Outcome, OutcomeHandler, Sink } from '../delivery/sink.js';
 import type { SiroObject } from '../siro/spec.js';
 import { stringifyExact } from '../singer/exact-json.js';
-import { fingerprint } from './fingerprint.js';
+import { fingerprint, fingerprintOfJson, payloadJson } from './fingerprint.js';
 import { LedgerError, type KnownRow, type LedgerStore, type LedgerWrite, type RowKey } from './store.js';
 
 /**
@@ -168,7 +168,9 @@ export class LedgerSink implements Sink {
     const pass = this.passOf(item.stream);
     pass.hasRecords = true;
     if (!this.streamObjects.get(item.stream)) this.streamObjects.set(item.stream, item.object);
-    if (this.opts.dryRun) this.seenInDryRun.set(seenKey(item.stream, item.externalId), pass.marker);
+    // A dry run remembers every row only when it must show soft deletes; otherwise memory stays flat
+    // (rows the ledger lists as rejected are remembered in processChunk, for the retry preview).
+    if (this.opts.dryRun && this.opts.deleteMode === 'soft') this.seenInDryRun.set(seenKey(item.stream, item.externalId), pass.marker);
     this.pending.push({ item, pass: pass.marker });
     // Wait for the chunk (lookups, then sending the changed items: the inner sink's backpressure).
     if (this.pending.length >= this.chunkSize || this.chunksQueued > 1) await this.flushChunk();
@@ -286,8 +288,11 @@ export class LedgerSink implements Sink {
     const toSend: { item: OutboundItem; meta: SentMeta }[] = [];
     const writes: LedgerWrite[] = [];
     for (const { item, pass } of items) {
-      const fp = fingerprint(item.payload);
+      // The JSON text is made once: it is fingerprinted here and written as is by the sink behind.
+      const json = (item.json ??= payloadJson(item.payload));
+      const fp = fingerprintOfJson(json);
       const row = known.get(item.object)?.get(item.externalId);
+      if (this.opts.dryRun && row?.rejected) this.seenInDryRun.set(seenKey(item.stream, item.externalId), pass);
       // (A row the target soft-deleted has the fingerprint of its delete payload, so it never matches here;
       // one the mapping itself marked deleted, via deletedAt, does, and is not re-sent.)
       const openWrite = this.openWrites.get(writeKey(item));
@@ -298,7 +303,7 @@ export class LedgerSink implements Sink {
       } else if (row?.deleted && !('deletedAt' in item.payload)) {
         // The row is back after a soft delete: say so explicitly (an upsert may otherwise keep deletedAt).
         // The ledger keeps the mapped payload's fingerprint, so the next run finds it unchanged.
-        toSend.push({ item: { ...item, payload: { ...item.payload, deletedAt: null } }, meta: { fingerprint: fp, pass } });
+        toSend.push({ item: { ...item, json: undefined, payload: { ...item.payload, deletedAt: null } }, meta: { fingerprint: fp, pass } });
       } else {
         toSend.push({ item, meta: { fingerprint: fp, pass } });
       }
