@@ -113,7 +113,7 @@ export async function cpuPathFigure(ctx: BenchContext, file: string, records: nu
   }
   if (bestNoLedger && bestTarget.maxRssBytes > bestNoLedger.maxRssBytes * 1.5) {
     notes.push(
-      `Memory of the dry run: peak RSS ${fmt.mb(bestTarget.maxRssBytes)} with the ledger on against ${fmt.mb(bestNoLedger.maxRssBytes)} with it off over the same ${fmt.int(records)} records: in a dry run the ledger remembers every row it read (it may not write), so its memory grows with the input.`,
+      `Memory of the dry run: peak RSS ${fmt.mb(bestTarget.maxRssBytes)} with the ledger on against ${fmt.mb(bestNoLedger.maxRssBytes)} with it off, over the same ${fmt.int(records)} records.`,
     );
   }
   notes.push(

@@ -1,7 +1,9 @@
-import { childFailure, readProcStatus, startChild, targetCli } from './child.js';
+import { join } from 'node:path';
+import { childFailure, readProcStatus, runChild, startChild, targetCli } from './child.js';
 import { fmt, sandboxWith, statePositionTracker, type BenchContext } from './context.js';
 import { DeliveryWindow } from './delivery-window.js';
 import type { Figure } from './report.js';
+import { Dataset } from './singer-data.js';
 import { writeTargetConfig } from './target-config.js';
 
 /**
@@ -26,7 +28,14 @@ export async function memoryFigure(ctx: BenchContext, file: string, records: num
       max_concurrency: CONCURRENCY,
       rate_limit_per_minute: 10_000_000,
     });
-    ctx.progress(`memory: ${fmt.int(records)} records, sandbox latency ${LATENCY_MS} ms, batch_size ${BATCH_SIZE}`);
+    // The same run over a single record: what the process costs before any input is held.
+    const tiny = join(ctx.dir, 'memory-baseline.jsonl');
+    new Dataset({ records: 1, seed: 1 }).writeFile(tiny);
+    const baselineRun = await runChild({ script: targetCli, args: ['--config', config, '--input', tiny], measureUsage: true });
+    if (baselineRun.code !== 0) throw childFailure('target (memory baseline)', baselineRun);
+    const baseline = baselineRun.usage?.maxRssBytes ?? NaN;
+    sandbox.reset();
+    ctx.progress(`memory: baseline (1 record) peak RSS ${fmt.mb(baseline)}; now ${fmt.int(records)} records, sandbox latency ${LATENCY_MS} ms, batch_size ${BATCH_SIZE}`);
     // RSS at each tenth of the input: flat means a fixed cost, rising means memory grows with the input.
     const rssAtTenth: (number | undefined)[] = [];
     let pid: number | undefined;
@@ -66,7 +75,7 @@ export async function memoryFigure(ctx: BenchContext, file: string, records: num
       notes.push(
         growing
           ? `Peak RSS above the goal, and RSS grows with the input (${timeline.join(', ')} MB at each tenth): something keeps per-record state for the whole run. A heap snapshot late in a run (\`node --heapsnapshot-signal=SIGUSR2\`) shows what.`
-          : `Peak RSS above the goal, but RSS does not grow with the input (${timeline.join(', ')} MB at each tenth): it is a fixed cost, not a leak. It is made of the process baseline (node, the loaded modules, compiled validators and mapping: ~120 MB before the first record), up to max(64, batch_size × max_concurrency × 4) = ${fmt.int(Math.max(64, BATCH_SIZE * CONCURRENCY * 4))} unfinished items held by the Siro sink under backpressure (records, payloads, serialised batches), and the V8 heap's headroom between collections. What would close it: a byte-based cap on the sink's queue (big batches × 4 × concurrency is a lot of payloads), a smaller young generation (\`--max-semi-space-size\`), or lazy loading of modules a run does not use.`,
+          : `Peak RSS above the goal, but RSS does not grow with the input (${timeline.join(', ')} MB at each tenth): it is a fixed cost, not a leak. It is made of the process baseline (node, the loaded modules, compiled validators and mapping: ${fmt.mb(baseline)} for a run of one record, measured with the same config), up to max(64, batch_size × max_concurrency × 4) = ${fmt.int(Math.max(64, BATCH_SIZE * CONCURRENCY * 4))} unfinished items held by the Siro sink under backpressure (records, payloads, serialised batches), and the V8 heap's headroom between collections. What would close it: a byte-based cap on the sink's queue (big batches × 4 × concurrency is a lot of payloads), a smaller young generation (\`--max-semi-space-size\`), or lazy loading of modules a run does not use.`,
       );
     }
     return {
@@ -81,6 +90,7 @@ export async function memoryFigure(ctx: BenchContext, file: string, records: num
       details: {
         records,
         'peak RSS (getrusage), MB': run.usage ? Math.round(run.usage.maxRssBytes / 2 ** 20) : null,
+        'peak RSS of the same run over 1 record, MB': Math.round(baseline / 2 ** 20),
         'peak RSS (VmHWM sampled), MB': run.polledPeakRssBytes ? Math.round(run.polledPeakRssBytes / 2 ** 20) : null,
         'wall time, s': run.wallMs / 1000,
         'items/s (delivery window)': Math.round(rate),
