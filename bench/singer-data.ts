@@ -1,4 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { seededRandom } from '../connector/sandbox/faults.js';
 
 /**
  * Realistic Singer input for the shipped default mapping (mappings/default.yml, stream `public-calls`), as
@@ -68,16 +69,9 @@ const NOTE_PHRASES = [
 ];
 const SOURCES = ['dialer', 'web-form', 'referral', 'door-knock', 'partner'];
 
-/** mulberry32, seeded per record: position i always yields the same record. */
+/** mulberry32 (the sandbox's), seeded per record: position i always yields the same record. */
 function recordRandom(seed: number, position: number): () => number {
-  let a = (seed ^ Math.imul(position, 0x9e3779b1)) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom((seed ^ Math.imul(position, 0x9e3779b1)) >>> 0);
 }
 
 function pick<T>(r: () => number, list: readonly T[]): T {

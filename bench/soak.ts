@@ -9,6 +9,7 @@ import { Expectations } from './expectations.js';
 import { machineInfo } from './machine.js';
 import { Dataset } from './singer-data.js';
 import { defaultMappingFile, hasSetting, writeTargetConfig } from './target-config.js';
+import { seededRandom } from '../connector/sandbox/faults.js';
 
 /**
  * `npm run soak`: the no-loss promise under faults. 50,000 records (10% updates of earlier rows, 2% that
@@ -87,14 +88,7 @@ function options(): SoakOptions {
 
 /** Seeded draws for the kill schedule and the 429 bursts, so a soak can be replayed with --seed. */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom(seed);
 }
 
 const BASE_FAULTS: SandboxFaults = {
