@@ -92,11 +92,7 @@ function restoreBigInts(value: unknown): unknown {
 
 /** JSON text from values that may hold bigints (written as bare integers, exactly). */
 export function stringifyExact(value: unknown): string {
-  return losslessStringify(value, bigintReplacer) ?? 'null';
-}
-
-function bigintReplacer(_key: string, v: unknown): unknown {
-  return v;
+  return losslessStringify(value) ?? 'null';
 }
 
 /** True when the value tree holds a bigint anywhere (only then is the slow path needed). */

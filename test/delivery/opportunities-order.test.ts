@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { OutboundItem } from '../../connector/delivery/sink.js';
-import { startSandbox, type Sandbox, type SandboxObjectRecord } from '../../connector/sandbox/server.js';
-import { engagement, harness, item, opportunity, pushAll } from './support.js';
+import type { Sandbox, SandboxObjectRecord } from '../../connector/sandbox/server.js';
+import { engagement, harness, item, opportunity, pushAll, sandboxPerFile } from './support.js';
 
 /**
  * Opportunities before the engagements that reference them: an engagement whose `opportunity.externalId`
@@ -13,14 +13,7 @@ import { engagement, harness, item, opportunity, pushAll } from './support.js';
  */
 
 let sb: Sandbox;
-beforeAll(async () => {
-  sb = await startSandbox();
-});
-afterAll(() => sb.close());
-beforeEach(() => {
-  sb.setFaults({ rateLimitPerMinute: 0 });
-  sb.reset();
-});
+sandboxPerFile((s) => (sb = s));
 
 const LATENCY = 150;
 

@@ -1,14 +1,14 @@
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { OutboundItem, Outcome } from '../../connector/delivery/sink.js';
 import { createSiroSink } from '../../connector/delivery/siro-sink.js';
 import { createLedgerSink } from '../../connector/ledger/ledger-sink.js';
 import { LedgerStore } from '../../connector/ledger/store.js';
 import type { Logger } from '../../connector/log.js';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import type { Sandbox } from '../../connector/sandbox/server.js';
 import { tempDir } from '../support/cli.js';
-import { TOKEN, contents, harness, item, opportunity, pushAll } from './support.js';
+import { contents, harness, item, opportunity, pushAll, sandboxPerFile, TOKEN } from './support.js';
 
 /**
  * Opportunity items get the same delivery guarantees as engagements: the batch and single opportunity
@@ -17,14 +17,7 @@ import { TOKEN, contents, harness, item, opportunity, pushAll } from './support.
  */
 
 let sb: Sandbox;
-beforeAll(async () => {
-  sb = await startSandbox();
-});
-afterAll(() => sb.close());
-beforeEach(() => {
-  sb.setFaults({ rateLimitPerMinute: 0 });
-  sb.reset();
-});
+sandboxPerFile((s) => (sb = s));
 
 const opp = (id: string, extra: Record<string, unknown> = {}) => item(opportunity(id, extra), 'opportunity');
 

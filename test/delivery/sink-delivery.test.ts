@@ -1,16 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
-import { badEngagement, contents, engagement, harness, item, opportunity, pushAll } from './support.js';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../connector/sandbox/server.js';
+import { badEngagement, contents, engagement, harness, item, opportunity, pushAll, sandboxPerFile } from './support.js';
 
 let sb: Sandbox;
-beforeAll(async () => {
-  sb = await startSandbox();
-});
-afterAll(() => sb.close());
-beforeEach(() => {
-  sb.setFaults({ rateLimitPerMinute: 0 });
-  sb.reset();
-});
+sandboxPerFile((s) => (sb = s));
 
 describe('SiroSink against the sandbox', () => {
   it('delivers every item exactly once, batched, with Siro ids', async () => {

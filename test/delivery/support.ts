@@ -1,11 +1,26 @@
 import { createSiroSink, type RequestInfo, type SiroSinkOptions } from '../../connector/delivery/siro-sink.js';
 import type { OutboundItem, Outcome, Sink } from '../../connector/delivery/sink.js';
-import type { Sandbox } from '../../connector/sandbox/server.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
 import type { SiroObject } from '../../connector/siro/spec.js';
 
 /** Helpers for the delivery tests: real sinks against a real sandbox over HTTP on 127.0.0.1. */
 
 export const TOKEN = 'sandbox-token';
+
+/** One sandbox per test file, without a rate limit and emptied before each test; `use` receives it. */
+export function sandboxPerFile(use: (sandbox: Sandbox) => void): void {
+  let sb: Sandbox;
+  beforeAll(async () => {
+    sb = await startSandbox();
+    use(sb);
+  });
+  afterAll(() => sb.close());
+  beforeEach(() => {
+    sb.setFaults({ rateLimitPerMinute: 0 });
+    sb.reset();
+  });
+}
 
 export function engagement(externalId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
