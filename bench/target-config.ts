@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { settingsSchema } from '../connector/config.js';
+import { settingsSchema } from '../connector/config/settings.js';
 import { DEFAULT_SANDBOX_TOKEN } from '../connector/sandbox/index.js';
 import { packageRoot } from './child.js';
 

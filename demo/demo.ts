@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { packageRoot } from '../connector/paths.js';
+import { packageRoot } from '../connector/core/paths.js';
 import { startSandbox } from '../connector/sandbox/server.js';
 import type { SandboxObjectRecord } from '../connector/sandbox/server.js';
 import { childEnv, runPipeline, type PipelineResult } from './pipeline.js';

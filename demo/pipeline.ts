@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
-import { packageRoot } from '../connector/paths.js';
+import { packageRoot } from '../connector/core/paths.js';
 
 /**
  * `tap-warehouse ... | target-siro ...` as two child processes of the built CLIs, piped together the way

@@ -1,8 +1,9 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ENV_PREFIX, loadSettings, resolveMappingsPath, userAgent, type Settings } from '../config.js';
-import { TargetError } from '../errors.js';
+import { ENV_PREFIX, loadSettings, resolveMappingsPath, userAgent, type Settings } from '../config/settings.js';
+import { TargetError } from '../core/errors.js';
+import { CONFIG_FLAGS, commandAction, configFileOf } from './command-support.js';
 import { LedgerStore, ledgerOpenOptions } from '../ledger/index.js';
 import { loadMappings } from '../mapping/index.js';
 import { SiroClient, SiroTransportError, type SiroResponse } from '../siro/client.js';
@@ -422,19 +423,13 @@ export function addCheckCommand(program: Command): void {
   program
     .command('check')
     .description('check the config, mappings and ledger, and ask Siro who the API token belongs to (sends no data)')
-    .option('-c, --config <file>', 'JSON config file')
+    .option(CONFIG_FLAGS, 'JSON config file')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (flags: { config?: string; format: 'text' | 'json' }, command: Command) => {
-      const report = await runCheck({ configFile: configFlag(flags, command) });
-      process.stdout.write(flags.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatCheckText(report));
-      process.exitCode = report.exit_code;
-    });
-}
-
-/**
- * The --config of the command, or of the program before it: Meltano (`meltano invoke target-siro check`)
- * puts its generated `--config FILE` before the arguments it is given.
- */
-export function configFlag(flags: { config?: string }, command: Command): string | undefined {
-  return flags.config ?? (command.parent?.opts() as { config?: string } | undefined)?.config;
+    .action(
+      commandAction(async (flags: { format: 'text' | 'json' }, command: Command) => {
+        const report = await runCheck({ configFile: configFileOf(command) });
+        process.stdout.write(flags.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatCheckText(report));
+        return report.exit_code;
+      }),
+    );
 }

@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import { stringify as losslessStringify } from 'lossless-json';
-import { loadSettings, resolveMappingsPath, type Settings } from '../config.js';
-import { configFlag } from './check.js';
-import { ConfigError, InputError, TargetError } from '../errors.js';
+import { loadSettings, resolveMappingsPath, type Settings } from '../config/settings.js';
+import { CONFIG_FLAGS, commandAction, configFileOf } from './command-support.js';
+import { ConfigError, InputError } from '../core/errors.js';
 import { fingerprint, LedgerStore, ledgerOpenOptions, type KnownRow } from '../ledger/index.js';
 import { loadMappings, type StreamMapping } from '../mapping/index.js';
 import type { JsonObject } from '../singer/messages.js';
@@ -297,21 +297,16 @@ export function addPreviewCommand(program: Command): void {
   program
     .command('preview')
     .description('show what the first records of an input map to, and what delivery would do with them (sends nothing)')
-    .option('-c, --config <file>', 'JSON config file')
+    .option(CONFIG_FLAGS, 'JSON config file')
     .option('-i, --input <file>', 'Singer messages to preview ("-" or none: stdin)')
     .option('-n, --limit <n>', 'how many records to preview', (v) => parseLimit(v), 10)
     .addOption(new Option('--format <format>', 'output format: text for people, json (one JSON document) for scripts').choices(['text', 'json']).default('text'))
-    .action(async (flags: { config?: string; input?: string; limit: number; format: 'text' | 'json' }, command: Command) => {
-      try {
-        const result = await runPreview({ configFile: configFlag(flags, command), input: flags.input, limit: flags.limit });
+    .action(
+      commandAction(async (flags: { input?: string; limit: number; format: 'text' | 'json' }, command: Command) => {
+        const result = await runPreview({ configFile: configFileOf(command), input: flags.input, limit: flags.limit });
         process.stdout.write(flags.format === 'json' ? formatPreviewJson(result) : formatPreviewText(result, process.stdout.columns ?? 100));
-        process.exitCode = 0;
-      } catch (e) {
-        const err = e as Error;
-        process.stderr.write(`target-siro: ${err instanceof TargetError ? err.message : (err.stack ?? err.message)}\n`);
-        process.exitCode = err instanceof TargetError ? err.exitCode : 1;
-      }
-    });
+      }),
+    );
 }
 
 function parseLimit(v: string): number {

@@ -1,6 +1,6 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
-import { FatalApiError } from '../errors.js';
+import { FatalApiError } from '../core/errors.js';
 import { stringifyExact } from '../singer/exact-json.js';
 import { SiroClient, SiroTransportError, type SiroResponse } from '../siro/client.js';
 import { SIRO_PATHS, type SiroObject } from '../siro/spec.js';

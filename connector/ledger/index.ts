@@ -16,11 +16,3 @@ export {
   type RunRow,
   type RunStatus,
 } from './store.js';
-export {
-  addRejectsCommand,
-  rejectsList,
-  rejectsRetry,
-  type RejectsListOptions,
-  type RejectsRetryOptions,
-  type RejectsRetryResult,
-} from './rejects-command.js';

@@ -1,5 +1,5 @@
-import type { Settings } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Settings } from '../config/settings.js';
+import type { Logger } from '../core/log.js';
 import type { DeliveryStats, OutboundItem, Outcome, OutcomeHandler, Sink } from '../delivery/sink.js';
 import type { SiroObject } from '../siro/spec.js';
 import { stringifyExact } from '../singer/exact-json.js';

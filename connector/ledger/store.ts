@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knex, { type Knex } from 'knex';
-import type { Settings } from '../config.js';
-import { ConfigError, TargetError } from '../errors.js';
+import type { Settings } from '../config/settings.js';
+import { ConfigError, TargetError } from '../core/errors.js';
 import { parseExact } from '../singer/exact-json.js';
 import { LEDGER_MIGRATIONS_TABLE, LedgerMigrationSource } from './migrations.js';
 

@@ -1,8 +1,8 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { MappingError, MappingErrors } from '../errors.js';
-import { DocumentChecker, type StreamEntry } from './check.js';
+import { MappingError, MappingErrors } from '../core/errors.js';
+import { DocumentChecker, type StreamEntry } from './build-plans.js';
 import { compileStream } from './compile.js';
 import { mappingSet, type MappingSet } from './mapping-set.js';
 import type { StreamPlan } from './plan.js';

@@ -1,4 +1,4 @@
-import type { RejectEntry } from '../checkpoint/rejects.js';
+import type { RejectEntry } from '../checkpoint/rejects-file.js';
 
 /** Per-stream counts for the run summary. */
 export interface StreamCounts {

@@ -1,4 +1,4 @@
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { RequestInfo } from '../delivery/siro-sink.js';
 import type { RunCounters } from './counters.js';
 

@@ -1,8 +1,8 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as losslessStringify } from 'lossless-json';
-import type { Settings } from '../config.js';
-import { packageJson } from '../paths.js';
+import type { Settings } from '../config/settings.js';
+import { packageJson } from '../core/paths.js';
 import { parseExact } from '../singer/exact-json.js';
 import type { StreamCounts } from './counters.js';
 import type { TargetRunResult } from './target-run.js';

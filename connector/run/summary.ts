@@ -1,6 +1,6 @@
-import type { Settings } from '../config.js';
+import type { Settings } from '../config/settings.js';
 import type { StreamCounts } from './counters.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { TargetRunResult } from './target-run.js';
 
 /** The end-of-run summary on stderr: one structured log line, and a table a person can read. */

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { rejectLimit, type Settings } from '../config.js';
-import { FatalApiError, InputError, InterruptedError, RejectLimitError } from '../errors.js';
-import { RejectsFile, type RejectEntry } from '../checkpoint/rejects.js';
+import { rejectLimit, type Settings } from '../config/settings.js';
+import { FatalApiError, InputError, InterruptedError, RejectLimitError } from '../core/errors.js';
+import { RejectsFile, type RejectEntry } from '../checkpoint/rejects-file.js';
 import { StateOutput } from '../checkpoint/state-output.js';
 import { Watermark } from '../checkpoint/watermark.js';
 import type { Outcome, OutcomeHandler, Sink } from '../delivery/sink.js';

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { InputError } from '../errors.js';
+import { InputError } from '../core/errors.js';
 import type { InputMessage, SingerMessage } from './messages.js';
 import { parseExact } from './exact-json.js';
 

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { InputError } from '../errors.js';
+import { InputError } from '../core/errors.js';
 import { bigIntsAsNumbers, hasBigInt, stringifyExact } from './exact-json.js';
 import type { JsonObject, SchemaMessage } from './messages.js';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { specDir } from '../paths.js';
+import { specDir } from '../core/paths.js';
 
 /**
  * Siro's published sync API (a copy of the OpenAPI 3.0 spec inside the project) as the single source of

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { TargetError } from '../errors.js';
-import { createLogger } from '../log.js';
-import { packageJson } from '../paths.js';
+import { TargetError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import { packageJson } from '../core/paths.js';
 import { connectionSecrets, describeConnection, loadSettings, type TapSettings } from './config.js';
 import { openWarehouse } from './dialect.js';
 import { catalogOf, discoverStreams, readDeselectedStreams } from './discovery.js';

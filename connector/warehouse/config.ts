@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 
 /**
  * Settings of tap-warehouse: a `--config` JSON file, overridden by TAP_WAREHOUSE_<SETTING> env vars

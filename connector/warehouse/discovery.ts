@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 import { readJsonObject, type StreamConfig } from './config.js';
 import { isOrderable, type ColumnDescription, type WarehouseConnection } from './dialect.js';
 import { recordSchema, type JsonSchema } from './type-mapping.js';

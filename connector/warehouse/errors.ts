@@ -1,4 +1,4 @@
-import { TargetError } from '../errors.js';
+import { TargetError } from '../core/errors.js';
 
 /** The database could not be reached, or a query of the tap failed. The message never holds a password. */
 export class WarehouseError extends TargetError {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isLosslessNumber, isSafeNumber, LosslessNumber, parse as losslessParse } from 'lossless-json';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 import { readJsonObject } from './config.js';
 
 /**

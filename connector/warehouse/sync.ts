@@ -1,4 +1,4 @@
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { ReadPlan, WarehouseConnection } from './dialect.js';
 import type { DiscoveredStream } from './discovery.js';
 import type { SingerWriter } from './singer-writer.js';

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSettings, rejectLimit } from '../../connector/config.js';
-import { ConfigError } from '../../connector/errors.js';
+import { loadSettings, rejectLimit } from '../../connector/config/settings.js';
+import { ConfigError } from '../../connector/core/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'target-siro-config-'));
 function configFile(obj: unknown): string {
@@ -75,7 +75,7 @@ describe('settings', () => {
 describe('config.sample.json', () => {
   it('shows every setting and is a valid config', async () => {
     const { readFileSync } = await import('node:fs');
-    const { settingsSchema } = await import('../../connector/config.js');
+    const { settingsSchema } = await import('../../connector/config/settings.js');
     const path = join(import.meta.dirname, '..', '..', 'config.sample.json');
     const sample = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     expect(Object.keys(sample).sort()).toEqual(Object.keys(settingsSchema.shape).sort());

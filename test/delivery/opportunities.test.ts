@@ -5,7 +5,7 @@ import type { OutboundItem, Outcome } from '../../connector/delivery/sink.js';
 import { createSiroSink } from '../../connector/delivery/siro-sink.js';
 import { createLedgerSink } from '../../connector/ledger/ledger-sink.js';
 import { LedgerStore } from '../../connector/ledger/store.js';
-import type { Logger } from '../../connector/log.js';
+import type { Logger } from '../../connector/core/log.js';
 import type { Sandbox } from '../../connector/sandbox/server.js';
 import { tempDir } from '../support/cli.js';
 import { contents, harness, item, opportunity, pushAll, sandboxPerFile, TOKEN } from './support.js';

@@ -160,7 +160,7 @@ describe('SiroSink against the sandbox', () => {
     const list = Array.from({ length: 11 }, (_, i) => item(engagement(`k${i}`)));
     await pushAll(h.sink, list.slice(0, 9));
     let released = false;
-    const tenth = h.sink.push(list[9]!).then(() => (released = true));
+    const tenth = Promise.resolve(h.sink.push(list[9]!)).then(() => (released = true));
     await new Promise((r) => setTimeout(r, 80));
     expect(released).toBe(false);
     expect(h.outcomes).toHaveLength(0);

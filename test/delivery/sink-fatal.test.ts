@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SinkClosedError } from '../../connector/delivery/siro-sink.js';
-import { FatalApiError } from '../../connector/errors.js';
+import { FatalApiError } from '../../connector/core/errors.js';
 import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
 import { engagement, harness, item, pushAll } from './support.js';
 

@@ -7,7 +7,7 @@ import { createSiroSink } from '../../connector/delivery/siro-sink.js';
 import { createLedgerSink, type LedgerSink, type LedgerSinkOptions } from '../../connector/ledger/ledger-sink.js';
 import type { LedgerStore } from '../../connector/ledger/store.js';
 import type { Sandbox } from '../../connector/sandbox/server.js';
-import type { Logger } from '../../connector/log.js';
+import type { Logger } from '../../connector/core/log.js';
 
 /**
  * Drives a LedgerSink the way the pipeline does (push in input order, ACTIVATE_VERSION where the tap sends

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../connector/ledger/fingerprint.js';
 import { LedgerError, type LedgerRow, type LedgerStore } from '../../connector/ledger/store.js';
 import { createSiroSink } from '../../connector/delivery/siro-sink.js';
-import { FatalApiError } from '../../connector/errors.js';
+import { FatalApiError } from '../../connector/core/errors.js';
 import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
 import { postgresBackend, sqliteBackend } from './backends.js';
 import { createLedgerSink } from '../../connector/ledger/ledger-sink.js';

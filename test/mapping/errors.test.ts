@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MappingError, MappingErrors } from '../../connector/errors.js';
+import { MappingError, MappingErrors } from '../../connector/core/errors.js';
 import { loadMappings } from '../../connector/mapping/index.js';
 import { loadErrors, mappingText, tempFile, tempFolder } from './helpers.js';
 

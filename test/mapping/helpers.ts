@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, expect } from 'vitest';
-import { MappingErrors } from '../../connector/errors.js';
+import { MappingErrors } from '../../connector/core/errors.js';
 import { loadMappings, type MapResult, type StreamMapping } from '../../connector/mapping/index.js';
 import { parseExact } from '../../connector/singer/exact-json.js';
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadMappings } from '../../connector/mapping/index.js';
-import { packageRoot } from '../../connector/paths.js';
+import { packageRoot } from '../../connector/core/paths.js';
 import { mappingText, payloadOf, record, tempFile, tempFolder } from './helpers.js';
 
 const stream = (name: string, object = 'engagement') => `  ${name}:\n    object: ${object}\n    fields: { externalId: id }\n`;

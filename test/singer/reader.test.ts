@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../connector/errors.js';
+import { InputError } from '../../connector/core/errors.js';
 import { readLines, readMessages } from '../../connector/singer/reader.js';
 import type { InputMessage } from '../../connector/singer/messages.js';
 

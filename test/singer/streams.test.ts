@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../connector/errors.js';
+import { InputError } from '../../connector/core/errors.js';
 import type { SchemaMessage } from '../../connector/singer/messages.js';
 import { StreamRegistry } from '../../connector/singer/streams.js';
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { settingsSchema } from '../../connector/config.js';
+import { settingsSchema } from '../../connector/config/settings.js';
 import { repoRoot, tempDir, writeJson } from './cli.js';
 
 /** A config file for one test run: every runtime file in its own temp folder, never the repo's state/. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../connector/paths.js';
+import { packageRoot } from '../../connector/core/paths.js';
 import { startPostgres } from '../support/postgres.js';
 import { outputOf } from './tap-harness.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../connector/errors.js';
+import { ConfigError } from '../../connector/core/errors.js';
 import { connectionSecrets, describeConnection, loadSettings } from '../../connector/warehouse/config.js';
 import { readDeselectedStreams } from '../../connector/warehouse/discovery.js';
 import { bookmarkParameter, readStateFile } from '../../connector/warehouse/state.js';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../connector/errors.js';
+import { ConfigError } from '../../connector/core/errors.js';
 import { openWarehouse, type WarehouseConnection } from '../../connector/warehouse/dialect.js';
 import { catalogOf, discoverStreams } from '../../connector/warehouse/discovery.js';
 import { WarehouseError } from '../../connector/warehouse/errors.js';

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '../../connector/log.js';
+import { createLogger } from '../../connector/core/log.js';
 import { parseExact } from '../../connector/singer/exact-json.js';
 import { loadSettings, type TapSettings } from '../../connector/warehouse/config.js';
 import { openWarehouse, type WarehouseConnection } from '../../connector/warehouse/dialect.js';

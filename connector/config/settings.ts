@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
-import { packageJson, packageRoot } from './paths.js';
-import { DEFAULT_BASE_URL } from './siro/spec.js';
+import { ConfigError } from '../core/errors.js';
+import { packageJson, packageRoot } from '../core/paths.js';
+import { DEFAULT_BASE_URL } from '../siro/spec.js';
 
 /**
  * Every setting of the target, in one zod schema: it validates `--config` files and TARGET_SIRO_* env

@@ -1,5 +1,5 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
-import { MappingError } from '../errors.js';
+import { MappingError } from '../core/errors.js';
 import { objectSchema, type OpenApiSchema, type SiroObject } from '../siro/spec.js';
 import { ColumnPathSyntaxError, parseColumnPath, type ColumnPath } from './column-path.js';
 import type {

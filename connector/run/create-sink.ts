@@ -1,9 +1,9 @@
-import { userAgent, type Settings } from '../config.js';
-import type { Logger } from '../log.js';
-import { DryRunSink } from './dry-run-sink.js';
-import type { OutcomeHandler, Sink } from './sink.js';
-import { createSiroSink } from './siro-sink.js';
-import { requestMetricLogger } from '../run/metrics.js';
+import { userAgent, type Settings } from '../config/settings.js';
+import type { Logger } from '../core/log.js';
+import { DryRunSink } from '../delivery/dry-run-sink.js';
+import type { OutcomeHandler, Sink } from '../delivery/sink.js';
+import { createSiroSink } from '../delivery/siro-sink.js';
+import { requestMetricLogger } from './metrics.js';
 
 /** The sink the settings ask for: a dry run, or delivery to Siro's sync API. */
 export function sinkFactory(settings: Settings, log: Logger, dryRunOutput?: string): (onOutcome: OutcomeHandler) => Sink {

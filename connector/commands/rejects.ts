@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { loadSettings, type Settings } from '../config.js';
+import { loadSettings, type Settings } from '../config/settings.js';
 import type { Outcome, OutcomeHandler, Sink } from '../delivery/sink.js';
-import { sinkFactory } from '../delivery/create-sink.js';
-import { ConfigError, TargetError } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
-import { createLedgerSink } from './ledger-sink.js';
-import { LedgerStore, ledgerOpenOptions, type LedgerRow } from './store.js';
+import { sinkFactory } from '../run/create-sink.js';
+import { ConfigError } from '../core/errors.js';
+import { CONFIG_FLAGS, commandAction, configFileOf } from './command-support.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { createLedgerSink } from '../ledger/ledger-sink.js';
+import { LedgerStore, ledgerOpenOptions, type LedgerRow } from '../ledger/store.js';
 
 /**
  * `target-siro rejects list|retry`: the rows Siro (or the target, before sending) refused, as the ledger
@@ -150,49 +151,37 @@ export function addRejectsCommand(program: Command): void {
   rejects
     .command('list')
     .description('list the rows whose last payload was refused')
-    .option('-c, --config <file>', 'JSON config file')
+    .option(CONFIG_FLAGS, 'JSON config file')
     .option('--stream <name>', 'only rows of this stream')
     .option('--limit <n>', 'at most this many rows', (v) => parseCount(v), 1000)
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (flags: { config?: string; stream?: string; limit: number; format: 'text' | 'json' }) => {
-      process.exitCode = await report(async () => {
+    .action(
+      commandAction(async (flags: { stream?: string; limit: number; format: 'text' | 'json' }, command: Command) => {
         // Listing needs no API token.
-        const settings = loadSettings({ configFile: flags.config, overrides: { dry_run: true } });
+        const settings = loadSettings({ configFile: configFileOf(command), overrides: { dry_run: true } });
         process.stdout.write(await rejectsList(settings, { format: flags.format, stream: flags.stream, limit: flags.limit }));
-      });
-    });
+      }),
+    );
 
   rejects
     .command('retry')
     .description("send every still-rejected row's last payload to Siro again and record the outcome")
-    .option('-c, --config <file>', 'JSON config file')
+    .option(CONFIG_FLAGS, 'JSON config file')
     .option('--stream <name>', 'only rows of this stream')
     .option('--dry-run', 'show the payloads instead of sending them')
     .option('--dry-run-output <file>', 'with --dry-run: write payload lines to this file instead of stderr')
-    .action(async (flags: { config?: string; stream?: string; dryRun?: boolean; dryRunOutput?: string }) => {
-      process.exitCode = await report(async () => {
-        const settings = loadSettings({ configFile: flags.config, overrides: flags.dryRun ? { dry_run: true } : {} });
+    .action(
+      commandAction(async (flags: { stream?: string; dryRun?: boolean; dryRunOutput?: string }, command: Command) => {
+        const settings = loadSettings({ configFile: configFileOf(command), overrides: flags.dryRun ? { dry_run: true } : {} });
         const log = createLogger(settings.log_level);
         const result = await rejectsRetry(settings, { log, stream: flags.stream, dryRunOutput: flags.dryRunOutput });
         process.stdout.write(result.text);
-      });
-    });
+      }),
+    );
 }
 
 function parseCount(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--limit needs a positive whole number, got "${v}"`);
   return n;
-}
-
-async function report(work: () => Promise<void>): Promise<number> {
-  try {
-    await work();
-    return 0;
-  } catch (e) {
-    const err = e as Error;
-    const text = err instanceof TargetError ? err.message : (err.stack ?? err.message);
-    process.stderr.write(`target-siro: ${text}\n`);
-    return err instanceof TargetError ? err.exitCode : 1;
-  }
 }

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { faultsFromCliOptions, runSandboxCommand, sandboxFaultOptions } from '../../connector/sandbox/command.js';
+import { faultsFromCliOptions, runSandboxCommand, sandboxFaultOptions } from '../../connector/commands/sandbox.js';
 import { startSandbox } from '../../connector/sandbox/server.js';
-import { ConfigError } from '../../connector/errors.js';
+import { ConfigError } from '../../connector/core/errors.js';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
-const commandModule = fileURLToPath(new URL('../../dist/connector/sandbox/command.js', import.meta.url));
+const commandModule = fileURLToPath(new URL('../../dist/connector/commands/sandbox.js', import.meta.url));
 
 /** Runs `sandbox <args>` through commander in a child process (the built code), like the CLI does. */
 function startCli(args: string[]): { child: ChildProcess; stderr: () => string; url: Promise<string> } {

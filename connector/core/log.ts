@@ -1,6 +1,6 @@
 import pino, { type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
-import { terminalLine } from './run/progress.js';
+import { terminalLine } from './terminal-line.js';
 
 /**
  * Logs go to stderr only (stdout carries state lines). JSON lines by default, which is what orchestrators

@@ -1,5 +1,5 @@
-import { ENV_PREFIX, SECRET_SETTINGS, settingsJsonSchema } from './config.js';
-import { packageJson } from './paths.js';
+import { ENV_PREFIX, SECRET_SETTINGS, settingsJsonSchema } from '../config/settings.js';
+import { packageJson } from '../core/paths.js';
 
 /** What `--about` tells: the Meltano SDK's plugin self-description. */
 // activate-version and soft-delete: full-table versions drive the ledger's soft deletes (delete_mode: soft).

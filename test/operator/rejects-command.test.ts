@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadSettings, type Settings } from '../../connector/config.js';
-import { ConfigError } from '../../connector/errors.js';
-import { addRejectsCommand, rejectsList, rejectsRetry } from '../../connector/ledger/rejects-command.js';
+import { loadSettings, type Settings } from '../../connector/config/settings.js';
+import { ConfigError } from '../../connector/core/errors.js';
+import { addRejectsCommand, rejectsList, rejectsRetry } from '../../connector/commands/rejects.js';
 import { LedgerStore } from '../../connector/ledger/store.js';
 import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
-import { captureLogger, payloadOf, run } from './harness.js';
+import { captureLogger, payloadOf, run } from '../ledger/harness.js';
 
 let sandbox: Sandbox;
 let tmp: string;

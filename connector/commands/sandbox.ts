@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { ConfigError } from '../errors.js';
-import { parseFaults } from './faults.js';
-import { startSandbox } from './server.js';
-import { DEFAULT_SANDBOX_TOKEN, type Sandbox, type SandboxFaults } from './types.js';
+import { ConfigError } from '../core/errors.js';
+import { commandAction } from './command-support.js';
+import { parseFaults } from '../sandbox/faults.js';
+import { startSandbox } from '../sandbox/server.js';
+import { DEFAULT_SANDBOX_TOKEN, type Sandbox, type SandboxFaults } from '../sandbox/types.js';
 
 /**
  * `target-siro sandbox`: runs the sandbox until SIGINT/SIGTERM, for trying the target (and the demo) without
@@ -120,13 +121,15 @@ export function addSandboxCommand(program: Command): Command {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--token <token>', `API token to accept (default "${DEFAULT_SANDBOX_TOKEN.token}")`);
   for (const option of sandboxFaultOptions) command.option(option.flags, option.description);
-  command.action(async (flags: Record<string, unknown> & { port: string; host: string; token?: string }) => {
-    await runSandboxCommand({
-      port: parsePort(flags.port),
-      host: flags.host,
-      token: flags.token,
-      faults: faultsFromCliOptions(flags),
-    });
-  });
+  command.action(
+    commandAction(async (flags: Record<string, unknown> & { port: string; host: string; token?: string }) => {
+      await runSandboxCommand({
+        port: parsePort(flags.port),
+        host: flags.host,
+        token: flags.token,
+        faults: faultsFromCliOptions(flags),
+      });
+    }),
+  );
   return command;
 }

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, statSync, type ReadStream } from 'node:fs';
+import { aboutInfo, aboutText } from './about.js';
+import { loadSettings, resolveMappingsPath, type Settings } from '../config/settings.js';
+import { InterruptedError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import { loadMappings } from '../mapping/index.js';
+import type { OutcomeHandler, Sink } from '../delivery/sink.js';
+import { createLedgerSink, ledgerSinkOptions, openLedgerFromSettings, type RunStatus } from '../ledger/index.js';
+import { sinkFactory } from '../run/create-sink.js';
+import { runTarget } from '../run/target-run.js';
+import { printSummary } from '../run/summary.js';
+import { RunCounters } from '../run/counters.js';
+import { RunProgress } from '../run/progress.js';
+import { RecordCountMetrics } from '../run/metrics.js';
+import { buildRunReport, writeRunReport } from '../run/report.js';
+import { exitCodeOf, reportError } from './command-support.js';
+
+/**
+ * The default command: run as a Singer target (stdin or --input → Siro, or a dry run). Also answers
+ * --about. Exit codes: see README "Commands and exit codes" (core/errors.ts has one class per code).
+ */
+
+export interface RunFlags {
+  config?: string;
+  input?: string;
+  dryRun?: boolean;
+  dryRunOutput?: string;
+  fullResync?: boolean;
+  about?: boolean;
+  format?: string;
+}
+
+function settingsFrom(flags: { config?: string; dryRun?: boolean }): Settings {
+  return loadSettings({ configFile: flags.config, overrides: flags.dryRun ? { dry_run: true } : {} });
+}
+
+export async function runCommand(flags: RunFlags): Promise<number> {
+  if (flags.about) {
+    process.stdout.write(flags.format === 'json' ? JSON.stringify(aboutInfo(), null, 2) + '\n' : aboutText() + '\n');
+    return 0;
+  }
+  const settings = settingsFrom(flags);
+  const log = createLogger(settings.log_level);
+  // Mappings are checked before any input is read: a broken mapping never half-runs.
+  const mappings = loadMappings(resolveMappingsPath(settings));
+  log.info({ mappings: mappings.files, dry_run: settings.dry_run }, 'target-siro starting');
+
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (abort.signal.aborted) return;
+    log.warn({ signal: sig }, 'signal received');
+    abort.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const input = flags.input ? createReadStream(flags.input) : process.stdin;
+  const runId = randomUUID();
+  const startedAt = new Date();
+  const counters = new RunCounters();
+  let sink: Sink | undefined;
+  // A dry run without --dry-run-output writes its payloads to stderr: a progress line there would only garble them.
+  const progress =
+    settings.dry_run && !flags.dryRunOutput
+      ? undefined
+      : RunProgress.forTerminal({ counters, stats: () => sink?.stats(), input: inputSize(flags.input, input), dryRun: settings.dry_run });
+  const ledger = await openLedgerFromSettings(settings);
+  await ledger?.startRun({ runId, dryRun: settings.dry_run });
+  const createDeliverySink = sinkFactory(settings, log, flags.dryRunOutput);
+  const createSink = ledger
+    ? (onOutcome: OutcomeHandler) =>
+        createLedgerSink(createDeliverySink, ledgerSinkOptions(settings, { store: ledger, runId, onOutcome, log, fullResync: flags.fullResync }))
+    : createDeliverySink;
+  progress?.start();
+  const recordCounts = new RecordCountMetrics(counters, log);
+  const result = await runTarget({
+    settings,
+    input,
+    mappings,
+    log,
+    runId,
+    counters,
+    signal: abort.signal,
+    createSink: (onOutcome) => (sink = createSink(onOutcome)),
+  }).finally(() => {
+    progress?.stop();
+    recordCounts.stop();
+  });
+  if (ledger) {
+    const totals = result.counters.totals();
+    const status: Exclude<RunStatus, 'running'> = !result.error ? 'ok' : result.error instanceof InterruptedError ? 'interrupted' : 'failed';
+    await ledger.finishRun(runId, {
+      status,
+      counts: { read: totals.read, sent: totals.delivered, unchanged: totals.unchanged, rejected: totals.rejected, deleted: totals.deleted },
+      lastState: result.lastState ?? null,
+    });
+    await ledger.close();
+  }
+  printSummary(result, settings, log);
+  const exitCode = result.error ? exitCodeOf(result.error) : 0;
+  const status = !result.error ? 'ok' : result.error instanceof InterruptedError ? 'interrupted' : 'failed';
+  try {
+    const report = buildRunReport(result, settings, { status, exitCode, error: result.error, startedAt, input: flags.input ?? 'stdin' });
+    const path = writeRunReport(report, settings.reports_dir);
+    process.stderr.write(`target-siro: run report ${path}\n`);
+  } catch (e) {
+    // The report is for people and monitors; failing to write it must not change what the run did.
+    log.warn({ reports_dir: settings.reports_dir }, `cannot write the run report: ${(e as Error).message}`);
+  }
+  if (result.error) return reportError(result.error, log);
+  return 0;
+}
+
+/** Bytes read and total size of an --input file, for the progress line's estimate of time left (never for stdin). */
+function inputSize(file: string | undefined, input: NodeJS.ReadableStream): { bytesRead: () => number; totalBytes: number } | undefined {
+  if (!file) return undefined;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) return undefined;
+    return { bytesRead: () => (input as ReadStream).bytesRead, totalBytes: stat.size };
+  } catch {
+    return undefined;
+  }
+}
