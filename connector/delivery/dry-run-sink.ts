@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { stringifyExact } from '../singer/exact-json.js';
+import { itemJson } from './payload-json.js';
 import { emptyStats, type OutboundItem, type OutcomeHandler, type Sink } from './sink.js';
 
 /**
@@ -22,7 +22,7 @@ export class DryRunSink implements Sink {
   }
 
   push(item: OutboundItem): void {
-    this.lines.push(item.json ?? stringifyPayload(item.payload));
+    this.lines.push(itemJson(item));
     this.waiting.push(item);
     if (this.waiting.length >= 512) this.flushPending();
   }
@@ -49,14 +49,5 @@ export class DryRunSink implements Sink {
 
   stats() {
     return this.counters;
-  }
-}
-
-function stringifyPayload(payload: Record<string, unknown>): string {
-  // Mapped payloads hold no bigint (externalIds are strings), so the fast path is exact; stay safe anyway.
-  try {
-    return JSON.stringify(payload);
-  } catch {
-    return stringifyExact(payload);
   }
 }

@@ -1,12 +1,12 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
 import { FatalApiError } from '../core/errors.js';
-import { stringifyExact } from '../singer/exact-json.js';
 import { SiroClient, SiroTransportError, type SiroResponse } from '../siro/client.js';
 import { SIRO_PATHS, type SiroObject } from '../siro/spec.js';
 import { Batcher, itemsOf, type Batch, type BatcherOptions, type Entry } from './batcher.js';
 import { RateLimiter, parseRetryAfter } from './limiter.js';
 import { RetryBudget, sleep } from './retry.js';
+import { itemJson } from './payload-json.js';
 import { emptyStats, type DeliveryStats, type OutboundItem, type Outcome, type OutcomeHandler, type Sink } from './sink.js';
 import { bisect, describeAnswer, reasonsByItem, reasonsForItem } from './splitter.js';
 
@@ -299,7 +299,7 @@ class SiroSink implements Sink {
             const sending = this.takeForSending(batch);
             if (!sending) return undefined; // every entry now waits for an opportunity pushed meanwhile
             batch = sending;
-            body = this.single ? jsonOf(batch.entries[0]!.item) : `[${batch.entries.map((e) => jsonOf(e.item)).join(',')}]`;
+            body = this.single ? itemJson(batch.entries[0]!.item) : `[${batch.entries.map((e) => itemJson(e.item)).join(',')}]`;
           }
           if (throttledSince !== undefined) {
             const waited = performance.now() - throttledSince;
@@ -568,21 +568,6 @@ async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([Promise.allSettled(promises), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
-}
-
-/** An item's JSON text: made once by the ledger when it is there, else here. */
-function jsonOf(item: OutboundItem): string {
-  return item.json ?? serialize(item.payload);
-}
-
-/** One JSON text per payload. Payloads rarely hold a bigint; only then is the exact (slower) writer used. */
-function serialize(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch (e) {
-    if (e instanceof TypeError) return stringifyExact(value);
-    throw e;
-  }
 }
 
 /** The externalId of the opportunity an engagement payload nests (`opportunity.externalId`), if any. */

@@ -1,5 +1,5 @@
 /** The ledger: what Siro acknowledged per externalId, and the sink that keeps it (see ledger-sink.ts). */
-export { canonicalJson, fingerprint } from './fingerprint.js';
+export { fingerprint } from './fingerprint.js';
 export { LedgerSink, createLedgerSink, ledgerSinkOptions, type LedgerCounts, type LedgerSinkOptions } from './ledger-sink.js';
 export {
   LedgerError,

@@ -2,8 +2,8 @@ import type { Settings } from '../config/settings.js';
 import type { Logger } from '../core/log.js';
 import type { DeliveryStats, OutboundItem, Outcome, OutcomeHandler, Sink } from '../delivery/sink.js';
 import type { SiroObject } from '../siro/spec.js';
-import { stringifyExact } from '../singer/exact-json.js';
-import { fingerprint, fingerprintOfJson, payloadJson } from './fingerprint.js';
+import { fingerprint, fingerprintOfJson } from './fingerprint.js';
+import { itemJson, payloadJson } from '../delivery/payload-json.js';
 import { LedgerError, type KnownRow, type LedgerStore, type LedgerWrite, type RowKey } from './store.js';
 
 /**
@@ -289,7 +289,7 @@ export class LedgerSink implements Sink {
     const writes: LedgerWrite[] = [];
     for (const { item, pass } of items) {
       // The JSON text is made once: it is fingerprinted here and written as is by the sink behind.
-      const json = (item.json ??= payloadJson(item.payload));
+      const json = itemJson(item);
       const fp = fingerprintOfJson(json);
       const row = known.get(item.object)?.get(item.externalId);
       if (this.opts.dryRun && row?.rejected) this.seenInDryRun.set(seenKey(item.stream, item.externalId), pass);
@@ -447,7 +447,7 @@ export class LedgerSink implements Sink {
           // which of the two Siro ends up holding is not known yet, so record no fingerprint to match.
           fingerprint: this.isSuperseded(item) ? '' : (meta?.fingerprint ?? fingerprint(item.payload)),
           siroId: o.siroId,
-          payload: stringifyPayload(item.payload),
+          payload: payloadJson(item.payload),
           runId: this.opts.runId,
           pass: meta?.pass,
           // Siro now holds this payload: deleted exactly when it carries a deletedAt.
@@ -465,7 +465,7 @@ export class LedgerSink implements Sink {
           stream: item.stream,
           reason: o.reasons.join('; ') || (o.status ? `HTTP ${o.status}` : 'refused'),
           status: o.status,
-          payload: stringifyPayload(item.payload),
+          payload: payloadJson(item.payload),
           runId: this.opts.runId,
           pass: meta?.pass,
           at,
@@ -660,12 +660,4 @@ function isoOr(text: string, fallback: string): string {
 
 function percent(part: number, whole: number): string {
   return whole === 0 ? '100%' : `${((part / whole) * 100).toFixed(1)}%`;
-}
-
-function stringifyPayload(payload: Record<string, unknown>): string {
-  try {
-    return JSON.stringify(payload);
-  } catch {
-    return stringifyExact(payload); // a bigint somewhere: keep it exact
-  }
 }

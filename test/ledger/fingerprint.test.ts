@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadMappings } from '../../connector/mapping/index.js';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, fingerprint } from '../../connector/ledger/fingerprint.js';
+import { fingerprint } from '../../connector/ledger/fingerprint.js';
+import { itemJson, payloadJson } from '../../connector/delivery/payload-json.js';
 import { parseExact } from '../../connector/singer/exact-json.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -53,12 +54,15 @@ describe('fingerprint', () => {
     expect(fingerprint({ a: 1 })).not.toBe(fingerprint({ a: '1' }));
   });
 
-  it('keeps big integers exact', () => {
+  it('keeps big integers exact, and hashes the very text that is sent', () => {
     const a = parseExact('{"externalId":"x","amount":12345678901234567890}') as Record<string, unknown>;
     const b = parseExact('{"externalId":"x","amount":12345678901234567891}') as Record<string, unknown>;
-    expect(canonicalJson(a)).toBe('{"amount":12345678901234567890,"externalId":"x"}');
-    expect(fingerprint(a)).toBe(createHash('sha1').update(canonicalJson(a)).digest('hex'));
+    expect(payloadJson(a)).toBe('{"externalId":"x","amount":12345678901234567890}');
+    expect(fingerprint(a)).toBe(createHash('sha1').update(payloadJson(a)).digest('hex'));
     expect(fingerprint(a)).not.toBe(fingerprint(b));
+    // Sinks send itemJson: the same bytes, with or without the ledger in front.
+    const item = { seq: 1, line: 1, stream: 's', key: '', object: 'engagement' as const, externalId: 'x', payload: a };
+    expect(itemJson(item)).toBe(payloadJson(a));
   });
 
   it('is the same in another process (the built module, as a later run computes it)', () => {
