@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { loadMappings } from '../connector/mapping/index.js';
 import { DEFAULT_SANDBOX_TOKEN } from '../connector/sandbox/index.js';
 import { parseExact } from '../connector/singer/exact-json.js';
-import { SIRO_PATHS } from '../connector/siro/spec.js';
+import { SIRO_OBJECTS } from '../connector/siro/objects.js';
 import { benchScript, childFailure, runChild, targetCli } from './child.js';
 import { fmt, sandboxWith, statePositionTracker, type BenchContext } from './context.js';
 import { DeliveryWindow } from './delivery-window.js';
@@ -41,7 +41,7 @@ async function sandboxServiceMs(dataset: Dataset, requests: number): Promise<num
   const body = JSON.stringify(payloads);
   const sandbox = await sandboxWith({ rateLimitPerMinute: 0 });
   try {
-    const url = sandbox.url + SIRO_PATHS.engagementBatch;
+    const url = sandbox.url + SIRO_OBJECTS.engagement.paths.batch;
     const headers = { authorization: `Bearer ${DEFAULT_SANDBOX_TOKEN.token}`, 'content-type': 'application/json' };
     const times: number[] = [];
     for (let i = 0; i < requests + 3; i++) {

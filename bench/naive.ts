@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { loadMappings } from '../connector/mapping/index.js';
-import { SIRO_PATHS } from '../connector/siro/spec.js';
+import { SIRO_OBJECTS } from '../connector/siro/objects.js';
 
 /**
  * The naive baseline: what a hand-written sync script does. Read the Singer file line by line, map each
@@ -26,7 +26,7 @@ if (!values.input || !values['base-url'] || !values.mappings) {
 }
 const token = process.env.BENCH_SIRO_TOKEN ?? '';
 const mappings = loadMappings(values.mappings);
-const url = new URL(SIRO_PATHS.engagement.slice(1), values['base-url'].replace(/\/*$/, '/')).href;
+const url = new URL(SIRO_OBJECTS.engagement.paths.single.slice(1), values['base-url'].replace(/\/*$/, '/')).href;
 
 const started = performance.now();
 let records = 0;

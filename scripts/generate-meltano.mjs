@@ -161,7 +161,7 @@ export function renderProject(about, packageJson) {
 }
 
 async function main() {
-  const { aboutInfo } = await import(pathToFileURL(join(root, 'dist', 'connector', 'about.js')).href);
+  const { aboutInfo } = await import(pathToFileURL(join(root, 'dist', 'connector', 'commands', 'about.js')).href);
   const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const about = aboutInfo();
   const files = [

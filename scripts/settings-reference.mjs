@@ -80,7 +80,7 @@ export function betweenMarkers(readme) {
 }
 
 async function main() {
-  const { aboutInfo } = await import(pathToFileURL(join(root, 'dist', 'connector', 'about.js')).href);
+  const { aboutInfo } = await import(pathToFileURL(join(root, 'dist', 'connector', 'commands', 'about.js')).href);
   const readmePath = join(root, 'README.md');
   const readme = readFileSync(readmePath, 'utf8');
   const updated = replaceBetweenMarkers(readme, renderSettingsReference(aboutInfo()));

@@ -1,18 +1,22 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { OutputError } from '../core/errors.js';
 import { stringifyExact } from '../singer/exact-json.js';
 
 /** One line of the rejects file: enough to find the record and fix it. */
 export interface RejectEntry {
   stream: string;
   key: string;
-  /** 1-based line of the RECORD in the input. */
+  /** 1-based line of the RECORD (or of the BATCH message that named its file) in the input. */
   line: number;
+  /** For a record of a BATCH message: its file and 1-based line there. */
+  batch_file?: string;
+  batch_row?: number;
   /** The record's position among RECORD messages (1-based). */
   seq: number;
   reasons: string[];
-  /** Where the record was refused: the record schema, the mapping, Siro's payload schema, or Siro itself. */
-  stage: 'schema' | 'mapping' | 'payload' | 'siro' | 'input';
+  /** Where the record was refused: its key, the record schema, the mapping (Siro's payload schema included), or Siro itself. */
+  stage: 'input' | 'schema' | 'mapping' | 'siro';
   status?: number;
   externalId?: string;
   payload?: Record<string, unknown>;
@@ -32,13 +36,21 @@ export class RejectsFile {
     private readonly runId: string,
   ) {}
 
+  /** Appends the entry; an OutputError naming the file when it cannot (disk full, no permission, no folder). */
   write(entry: RejectEntry): void {
-    if (this.fd === undefined) {
-      mkdirSync(dirname(this.path), { recursive: true });
-      this.fd = openSync(this.path, 'a');
+    const line = stringifyExact({ at: new Date().toISOString(), run_id: this.runId, ...entry }) + '\n';
+    try {
+      if (this.fd === undefined) {
+        mkdirSync(dirname(this.path), { recursive: true });
+        this.fd = openSync(this.path, 'a');
+      }
+      // A short write (a nearly full disk) must not leave half a line that looks complete.
+      const bytes = Buffer.from(line);
+      let done = 0;
+      while (done < bytes.length) done += writeSync(this.fd, bytes, done);
+    } catch (e) {
+      throw new OutputError(`rejects_file ${this.path}`, e);
     }
-    const line = stringifyExact({ at: new Date().toISOString(), run_id: this.runId, ...entry });
-    writeSync(this.fd, line + '\n');
     this.count++;
   }
 
@@ -48,7 +60,12 @@ export class RejectsFile {
 
   /** Rejects must survive a crash once their state is printed. */
   sync(): void {
-    if (this.fd !== undefined) fsyncSync(this.fd);
+    if (this.fd === undefined) return;
+    try {
+      fsyncSync(this.fd);
+    } catch (e) {
+      throw new OutputError(`rejects_file ${this.path}`, e);
+    }
   }
 
   close(): void {

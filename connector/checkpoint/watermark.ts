@@ -16,10 +16,6 @@ export class Watermark {
     return ++this.lastSeq;
   }
 
-  get lastAssigned(): number {
-    return this.lastSeq;
-  }
-
   /** Records read but not yet finished. */
   get unfinished(): number {
     return this.lastSeq - this.finishedThrough - this.finishedAhead.size;
@@ -47,9 +43,5 @@ export class Watermark {
       newest = { value: this.held.shift()!.value };
     }
     return newest;
-  }
-
-  get heldStates(): number {
-    return this.held.length;
   }
 }

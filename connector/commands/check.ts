@@ -6,6 +6,8 @@ import { TargetError } from '../core/errors.js';
 import { CONFIG_FLAGS, commandAction, configFileOf } from './command-support.js';
 import { LedgerStore, ledgerOpenOptions } from '../ledger/index.js';
 import { loadMappings } from '../mapping/index.js';
+import { statusMeaning } from '../siro/answers.js';
+import { callerIdentityOf } from '../siro/answer-bodies.js';
 import { SiroClient, SiroTransportError, type SiroResponse } from '../siro/client.js';
 import { SIRO_PATHS } from '../siro/spec.js';
 
@@ -182,7 +184,9 @@ async function checkSiro(settings: Settings, apiToken: string, env: NodeJS.Proce
   const answered = `${settings.base_url} answered GET ${SIRO_PATHS.callerIdentity} in ${Math.round(res.durationMs)} ms`;
   const proxyNote = proxyInUse(env) ? ` (${proxyInUse(env)} is set, but target-siro connects directly and did not use it)` : '';
 
-  if (res.status === 401) {
+  // Siro's answer table (siro/answers.ts) says what the status means; check words it for someone setting up.
+  const meaning = statusMeaning(res.status);
+  if (meaning === 'token-refused') {
     return [
       { name: 'siro', status: 'ok', message: answered + proxyNote },
       {
@@ -194,7 +198,7 @@ async function checkSiro(settings: Settings, apiToken: string, env: NodeJS.Proce
       },
     ];
   }
-  if (res.status === 403) {
+  if (meaning === 'access-refused') {
     return [
       { name: 'siro', status: 'ok', message: answered + proxyNote },
       {
@@ -206,7 +210,7 @@ async function checkSiro(settings: Settings, apiToken: string, env: NodeJS.Proce
       },
     ];
   }
-  if (res.status === 404) {
+  if (meaning === 'no-endpoint') {
     return [
       {
         name: 'siro',
@@ -218,7 +222,7 @@ async function checkSiro(settings: Settings, apiToken: string, env: NodeJS.Proce
       notChecked('no Siro API at base_url'),
     ];
   }
-  if (res.status === 429) {
+  if (meaning === 'rate-limited') {
     const retryAfter = res.headers['retry-after'];
     return [
       {
@@ -231,7 +235,7 @@ async function checkSiro(settings: Settings, apiToken: string, env: NodeJS.Proce
       notChecked('Siro rate-limited the check'),
     ];
   }
-  if (res.status < 200 || res.status >= 300) {
+  if (meaning !== 'acknowledged') {
     return [
       {
         name: 'siro',
@@ -243,7 +247,7 @@ async function checkSiro(settings: Settings, apiToken: string, env: NodeJS.Proce
       notChecked(`Siro answered ${res.status}`),
     ];
   }
-  const identity = parseIdentity(res.body);
+  const identity = callerIdentityOf(res.body);
   if (!identity) {
     return [
       {
@@ -264,20 +268,6 @@ async function checkSiro(settings: Settings, apiToken: string, env: NodeJS.Proce
   ];
 }
 
-function parseIdentity(body: unknown): CallerIdentity | undefined {
-  if (body === null || typeof body !== 'object') return undefined;
-  // The spec answers the identity itself; accept a {data: ...} envelope as the sync endpoints use too.
-  const b = ('data' in body && body.data && typeof body.data === 'object' ? body.data : body) as Record<string, unknown>;
-  if (typeof b.organizationId !== 'string' || typeof b.tokenName !== 'string') return undefined;
-  const text = (v: unknown) => (typeof v === 'string' ? v : null);
-  return {
-    organization_id: b.organizationId,
-    token_name: b.tokenName,
-    token_id: text(b.tokenId),
-    authorized_org_group_id: text(b.authorizedOrgGroupId),
-    created_at: text(b.createdAt),
-  };
-}
 
 function describeBody(body: unknown): string {
   if (body === undefined) return 'empty answer';

@@ -6,11 +6,12 @@ import { stringify as losslessStringify } from 'lossless-json';
 import { loadSettings, resolveMappingsPath, type Settings } from '../config/settings.js';
 import { CONFIG_FLAGS, commandAction, configFileOf } from './command-support.js';
 import { ConfigError, InputError } from '../core/errors.js';
-import { fingerprint, LedgerStore, ledgerOpenOptions, type KnownRow } from '../ledger/index.js';
-import { loadMappings, type StreamMapping } from '../mapping/index.js';
+import { decideChange, fingerprint, LedgerStore, ledgerOpenOptions, type KnownRow } from '../ledger/index.js';
+import { loadMappings } from '../mapping/index.js';
+import { unknownColumns, recordStep, type RecordRejectStage, type RecordStepResult } from '../run/record-step.js';
 import type { JsonObject } from '../singer/messages.js';
 import { readMessages } from '../singer/reader.js';
-import { StreamRegistry, type StreamInfo } from '../singer/streams.js';
+import { StreamRegistry } from '../singer/streams.js';
 import type { SiroObject } from '../siro/spec.js';
 
 /**
@@ -35,7 +36,7 @@ export interface PreviewItem {
   externalId?: string;
   payload?: Record<string, unknown>;
   /** Where a rejected record fails: its key, the stream's schema, or the mapping (which includes Siro's payload schema). */
-  stage?: 'input' | 'schema' | 'mapping';
+  stage?: RecordRejectStage;
   reasons?: string[];
   /** What delivery would do (mapped records). `upsert` when there is no ledger to tell create from update. */
   action?: PreviewAction;
@@ -78,7 +79,13 @@ export async function runPreview(opts: PreviewOptions): Promise<PreviewResult> {
   let more = false;
   try {
     for await (const { line, message } of readMessages(input, () => undefined)) {
-      if (message.type === 'SCHEMA') registry.register(message, line);
+      if (message.type === 'SCHEMA') {
+        // The run's check of the columns a mapping reads, so preview fails where the run would.
+        const mapping = mappings.forStream(message.stream);
+        const unknown = mapping ? unknownColumns(message, line, mapping).error : undefined;
+        if (unknown) throw unknown;
+        registry.register(message, line);
+      }
       if (message.type !== 'RECORD') continue;
       if (records.length >= opts.limit) {
         more = true;
@@ -86,10 +93,11 @@ export async function runPreview(opts: PreviewOptions): Promise<PreviewResult> {
       }
       const stream = registry.get(message.stream);
       if (!stream) throw new InputError(line, 'RECORD before any SCHEMA for its stream', message.stream);
-      const item = previewRecord(records.length + 1, line, message.record, stream, mappings.forStream(message.stream));
-      if (item.outcome === 'mapped') {
-        const known = ledger.store ? (await ledger.store.lookup(item.object!, [item.externalId!])).get(item.externalId!) : undefined;
-        decideAction(item, settings, ledger.store !== undefined || settings.ledger, known, previewed);
+      const step = recordStep(message, stream, mappings.forStream(message.stream));
+      const item = previewItem(records.length + 1, line, message.record, stream.name, step);
+      if (step.kind === 'item') {
+        const known = ledger.store ? (await ledger.store.lookup(step.object, [step.externalId])).get(step.externalId) : undefined;
+        previewAction(item, step, settings, known, previewed);
       }
       records.push(item);
     }
@@ -124,68 +132,38 @@ async function openLedgerIfPresent(settings: Settings): Promise<{ store?: Ledger
   return { store, detail: store.location };
 }
 
-function previewRecord(
-  n: number,
-  line: number,
-  record: JsonObject,
-  stream: StreamInfo,
-  mapping: StreamMapping | undefined,
-): PreviewItem {
-  const key = recordKey(record, stream);
-  const base: PreviewItem = { n, line, stream: stream.name, key: key.text, record, outcome: 'skipped' };
-  if (!mapping) return { ...base, note: `no mapping names stream "${stream.name}": its records are skipped` };
-  if (key.missing.length > 0) {
-    return { ...base, outcome: 'rejected', stage: 'input', reasons: key.missing.map((k) => `key property "${k}" is missing from the record`) };
-  }
-  const violations = stream.validate(record);
-  if (violations.length > 0) return { ...base, outcome: 'rejected', stage: 'schema', reasons: violations };
-  const mapped = mapping.map(record);
-  if (!mapped.ok) return { ...base, outcome: 'rejected', stage: 'mapping', object: mapping.object, reasons: mapped.reasons, payload: mapped.payload };
-  return { ...base, outcome: 'mapped', object: mapping.object, externalId: mapped.externalId, payload: mapped.payload };
+function previewItem(n: number, line: number, record: JsonObject, stream: string, step: RecordStepResult): PreviewItem {
+  const base: PreviewItem = { n, line, stream, key: step.key, record, outcome: 'skipped' };
+  if (step.kind === 'skip') return { ...base, note: step.note };
+  if (step.kind === 'item') return { ...base, outcome: 'mapped', object: step.object, externalId: step.externalId, payload: step.payload };
+  const built = step.stage === 'mapping' ? { object: step.object, reasons: step.reasons, payload: step.payload } : { reasons: step.reasons };
+  return { ...base, outcome: 'rejected', stage: step.stage, ...built };
 }
 
-/** The ledger sink's decision (connector/ledger/ledger-sink.ts), made read-only. */
-function decideAction(item: PreviewItem, settings: Settings, withLedger: boolean, known: KnownRow | undefined, previewed: Map<string, string>): void {
-  const payload = item.payload!;
-  const fp = fingerprint(payload);
-  const id = `${item.object}\u0000${item.externalId}`;
-  const isDelete = typeof payload.deletedAt === 'string' && payload.deletedAt !== '';
+/** The ledger sink's change decision (ledger/change.ts); an earlier record of this preview stands for what a run would have written. */
+function previewAction(
+  item: PreviewItem,
+  step: Extract<RecordStepResult, { kind: 'item' }>,
+  settings: Settings,
+  known: KnownRow | undefined,
+  previewed: Map<string, string>,
+): void {
+  const fp = fingerprint(step.payload);
+  const id = `${step.object}\u0000${step.externalId}`;
   const earlier = previewed.get(id);
   previewed.set(id, fp);
-  if (!withLedger) {
-    item.action = isDelete ? 'delete' : 'upsert';
-    return;
-  }
-  const heldFingerprint = earlier ?? known?.fingerprint ?? null;
-  if (heldFingerprint === fp && settings.skip_unchanged) {
-    item.action = 'unchanged';
-    item.note = earlier ? 'same payload as an earlier record of this preview' : 'Siro already holds this payload: it is not sent';
-    return;
-  }
-  if (isDelete) {
-    item.action = 'delete';
-    item.note = 'deletedAt is set: Siro soft-deletes the object';
-    return;
-  }
-  if (heldFingerprint === null) {
-    item.action = 'create';
-    if (known?.rejected) item.note = 'Siro refused an earlier payload of this row';
-    return;
-  }
-  item.action = 'update';
-  if (heldFingerprint === fp) item.note = 'unchanged, but skip_unchanged is off: sent again';
-  else if (known?.deleted && !earlier) item.note = 'the target soft-deleted this row earlier: this brings it back';
-}
-
-function recordKey(record: JsonObject, stream: StreamInfo): { text: string; missing: string[] } {
-  const missing: string[] = [];
-  const parts: string[] = [];
-  for (const p of stream.keyProperties) {
-    const v = record[p];
-    if (v === undefined || v === null) missing.push(p);
-    else parts.push(`${p}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
-  }
-  return { text: parts.join(','), missing };
+  const decision = decideChange({
+    payload: step.payload,
+    fingerprint: fp,
+    known,
+    openWrite: false,
+    earlierFingerprint: earlier,
+    skipUnchanged: settings.skip_unchanged,
+    ledger: settings.ledger,
+  });
+  // Preview speaks of what Siro sees: bringing a soft-deleted row back is an update.
+  item.action = decision.action === 'resurrect' ? 'update' : decision.action;
+  if (decision.note !== undefined) item.note = decision.note;
 }
 
 // ---- output ----

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { loadSettings, type Settings } from '../config/settings.js';
+import { loadSettings, resolveMappingsPath, type Settings } from '../config/settings.js';
+import { loadMappings } from '../mapping/index.js';
+import { remapWith } from '../run/remap.js';
 import type { Outcome, OutcomeHandler, Sink } from '../delivery/sink.js';
 import { sinkFactory } from '../run/create-sink.js';
 import { ConfigError } from '../core/errors.js';
@@ -45,7 +47,9 @@ export async function rejectsList(settings: Settings, opts: RejectsListOptions):
               status: r.rejectedStatus,
               reason: r.lastRejectionReason,
               runId: r.rejectedRunId,
-              retriable: r.rejectedPayload !== null,
+              stage: r.rejectedStage,
+              retriable: r.rejectedPayload !== null || (r.rejectedStage === 'mapping' && r.rejectedRecord !== null),
+              hint: rejectionHint(r),
               acknowledgedBefore: r.ackedAt !== null,
               payload: r.rejectedPayload,
             })),
@@ -60,7 +64,7 @@ export async function rejectsList(settings: Settings, opts: RejectsListOptions):
     const lines = [`${total} rejected row(s)${where} in the ledger (${store.location}):`];
     for (const r of rows) {
       const status = r.rejectedStatus === null ? '' : ` ${r.rejectedStatus}`;
-      const retry = r.rejectedPayload !== null ? 'retried next run' : 'fix the source row';
+      const retry = rejectionHint(r);
       lines.push(`  ${r.object} ${r.externalId} (stream ${r.stream}) ${r.lastRejectedAt ?? ''}${status} [${retry}]: ${r.lastRejectionReason ?? ''}`);
     }
     if (total > rows.length) lines.push(`  … and ${total - rows.length} more (--limit, or --format json)`);
@@ -68,6 +72,14 @@ export async function rejectsList(settings: Settings, opts: RejectsListOptions):
   } finally {
     await store.close();
   }
+}
+
+/** What the user can do about a refused row, by where it was refused. */
+export function rejectionHint(r: LedgerRow): string {
+  if (r.rejectedPayload !== null) return 'Siro refused it: resent at the next run or by rejects retry; fix the source row or the mapping if Siro keeps refusing';
+  if (r.rejectedStage === 'mapping' && r.rejectedRecord !== null) return 'the mapping refused it: fix the mapping, then rejects retry (or the next run) maps it again';
+  if (r.rejectedStage === 'schema') return "the row breaks its stream's schema: fix the source row; the next run that reads it sends it";
+  return 'fix the source row or the mapping; the next run that reads it sends it';
 }
 
 export interface RejectsRetryOptions {
@@ -113,6 +125,8 @@ export async function rejectsRetry(settings: Settings, opts: RejectsRetryOptions
       maxDeleteFraction: settings.max_delete_fraction,
       retryRejected: true,
       retryStream: opts.stream,
+      // Rows the mapping refused are mapped again with the mappings as they are now.
+      remap: remapWith(loadMappings(resolveMappingsPath(settings))),
       onOutcome,
       log: opts.log,
     });
@@ -130,7 +144,9 @@ export async function rejectsRetry(settings: Settings, opts: RejectsRetryOptions
     const withoutPayload = settings.dry_run ? total - retried : total - stillRejected;
     const parts = [`retried ${retried} rejected row(s): ${accepted} accepted, ${stillRejected} still rejected`];
     if (settings.dry_run) parts.push('(dry run: nothing sent, ledger unchanged)');
-    if (withoutPayload > 0) parts.push(`; ${withoutPayload} row(s) were refused before delivery and have no payload to retry: fix them at the source and sync again`);
+    if (withoutPayload > 0) {
+      parts.push(`; ${withoutPayload} row(s) cannot be retried from the ledger (refused by the stream's schema, or still by the mapping): see target-siro rejects list for each one's cause`);
+    }
     return { runId, retried, accepted, stillRejected, withoutPayload, text: parts.join(' ') + '\n' };
   } finally {
     await store.close();

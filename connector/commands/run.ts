@@ -15,6 +15,7 @@ import { RunProgress } from '../run/progress.js';
 import { RecordCountMetrics } from '../run/metrics.js';
 import { buildRunReport, writeRunReport } from '../run/report.js';
 import { exitCodeOf, reportError } from './command-support.js';
+import { remapWith } from '../run/remap.js';
 
 /**
  * The default command: run as a Singer target (stdin or --input → Siro, or a dry run). Also answers
@@ -48,8 +49,12 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
-    if (abort.signal.aborted) return;
-    log.warn({ signal: sig }, 'signal received');
+    if (abort.signal.aborted) {
+      // A second signal: stop at once. Every state printed so far is safe; nothing after it is printed.
+      process.stderr.write(`target-siro: ${sig} again: exiting at once (exit 130)\n`);
+      process.exit(130);
+    }
+    log.warn({ signal: sig }, 'signal received: stopping (a second signal exits at once)');
     abort.abort();
   };
   process.on('SIGTERM', onSignal);
@@ -70,7 +75,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const createDeliverySink = sinkFactory(settings, log, flags.dryRunOutput);
   const createSink = ledger
     ? (onOutcome: OutcomeHandler) =>
-        createLedgerSink(createDeliverySink, ledgerSinkOptions(settings, { store: ledger, runId, onOutcome, log, fullResync: flags.fullResync }))
+        createLedgerSink(createDeliverySink, ledgerSinkOptions(settings, { store: ledger, runId, onOutcome, log, fullResync: flags.fullResync, remap: remapWith(mappings) }))
     : createDeliverySink;
   progress?.start();
   const recordCounts = new RecordCountMetrics(counters, log);

@@ -34,6 +34,10 @@ export const settingsSchema = z
         'A YAML mapping file or a folder of them. Default: ./mappings if it exists, else the mappings shipped with target-siro.',
     }),
     dry_run: z.boolean().default(false).meta({ description: 'Map and validate, but print payloads instead of sending them.' }),
+    skip_streams: z.array(z.string().min(1)).default([]).meta({
+      description:
+        'Streams to skip on purpose: names or globs like "public-audit_*" (as an env var: comma-separated). Their records are read and counted as skipped, never sent. Any other stream that no mapping names stops the run (exit 2).',
+    }),
     validate_records: z.boolean().default(true).meta({
       description: "Validate each RECORD against its stream's JSON Schema; failures are rejected.",
     }),
@@ -61,6 +65,9 @@ export const settingsSchema = z
     }),
     max_retry_time_ms: z.number().int().positive().default(300_000).meta({
       description: 'Give up on a request after retrying it for this long in total.',
+    }),
+    max_line_bytes: z.number().int().min(1024).default(64 * 1024 * 1024).meta({
+      description: 'The longest Singer input line accepted, in bytes; a longer line stops the run (exit 3) naming its line number.',
     }),
     request_timeout_ms: z.number().int().positive().default(30_000).meta({ description: 'Timeout of one HTTP request.' }),
     user_agent: z.string().min(1).optional().meta({
@@ -114,6 +121,9 @@ const settingKeys = Object.keys(settingsSchema.shape) as (keyof Settings)[];
 function fromText(key: keyof Settings, text: string): unknown {
   const probe = (v: unknown) => settingsSchema.shape[key].safeParse(v).success;
   if (probe(text)) return text;
+  // Lists (skip_streams) come from env vars as comma-separated text.
+  const list = text.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  if (probe(list)) return list;
   if (text === 'true' || text === 'false') return text === 'true';
   if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   return text;

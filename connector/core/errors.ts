@@ -84,3 +84,41 @@ export class InterruptedError extends TargetError {
     this.name = 'InterruptedError';
   }
 }
+
+/**
+ * An outcome could not be recorded: stdout (state lines), state_file, rejects_file, the ledger or the
+ * dry-run output refused a write (closed pipe, disk full, permission denied, missing folder). The run stops
+ * with no state past the failure: what was not recorded is read again next run.
+ */
+export class OutputError extends TargetError {
+  readonly exitCode = 7;
+  constructor(
+    readonly target: string,
+    readonly reason: unknown,
+  ) {
+    super(`cannot write ${target}: ${ioCause(reason)}`);
+    this.name = 'OutputError';
+  }
+}
+
+/** The short reason of a failed file operation (`no space left on device (ENOSPC)`), without a stack. */
+export function ioCause(e: unknown): string {
+  const err = e as NodeJS.ErrnoException | undefined;
+  const code = err?.code;
+  const known: Record<string, string> = {
+    ENOSPC: 'no space left on device',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOENT: 'no such file or folder',
+    EROFS: 'read-only file system',
+    EPIPE: 'the reader closed the pipe',
+    EISDIR: 'it is a folder',
+    EEXIST: 'a file stands where a folder is needed',
+    ENOTDIR: 'a part of the path is not a folder',
+    EDQUOT: 'disk quota exceeded',
+    EIO: 'input/output error',
+  };
+  if (code && known[code]) return `${known[code]} (${code})`;
+  const message = err?.message ?? String(e);
+  return message.split('\n')[0]!;
+}

@@ -1,4 +1,4 @@
-import type { SiroObject } from '../siro/spec.js';
+import type { SiroObject } from '../siro/objects.js';
 import type { OutboundItem } from './sink.js';
 
 /**
@@ -15,7 +15,7 @@ import type { OutboundItem } from './sink.js';
  * Entries stay replaceable until the sender marks them sent, at the moment the request starts.
  *
  * Items may also have to wait for something outside the batcher (`mustWaitFor`: an engagement for the
- * opportunity it references, see siro-sink.ts). Such an entry is parked under the key it waits for instead
+ * opportunity it references, see dependencies.ts). Such an entry is parked under the key it waits for instead
  * of joining the open batch; it keeps its externalId's slot and stays replaceable (it is not sent), so the
  * per-externalId rules above hold for it unchanged. `release(key)` puts the entries parked under the key
  * back in line, each checked again (it may have been replaced by an item that waits for something else).

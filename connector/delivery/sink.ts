@@ -1,4 +1,4 @@
-import type { SiroObject } from '../siro/spec.js';
+import type { SiroObject } from '../siro/objects.js';
 
 /**
  * The seam between the pipeline (read, validate, map) and delivery. A dry run and real delivery to Siro
@@ -34,6 +34,18 @@ export type Outcome =
 /** Called once per pushed item, in no particular order. Must not throw. */
 export type OutcomeHandler = (outcome: Outcome) => void;
 
+/** A RECORD the target refused before delivery, as the ledger keeps it (so a mapping fix can send it). */
+export interface UnsentRecord {
+  stream: string;
+  /** Known when the mapping got as far as the externalId. */
+  externalId?: string;
+  /** The Siro object the stream's mapping builds. */
+  object?: SiroObject;
+  reasons: string[];
+  stage: 'input' | 'schema' | 'mapping';
+  record?: Record<string, unknown>;
+}
+
 export interface DeliveryStats {
   requests: number;
   retries: number;
@@ -66,7 +78,7 @@ export interface Sink {
   /** Optional: an ACTIVATE_VERSION message, in input order (the ledger uses it to find rows gone from a full table). */
   activateVersion?(stream: string, version: number): Promise<void>;
   /** Optional: a RECORD was read but will not be pushed, because the target rejected it before delivery. */
-  noteUnsent?(info: { stream: string; externalId?: string; reasons: string[] }): void;
+  noteUnsent?(info: UnsentRecord): void;
   stats(): DeliveryStats;
 }
 

@@ -1,4 +1,5 @@
-/** The ledger: what Siro acknowledged per externalId, and the sink that keeps it (see ledger-sink.ts). */
+/** The ledger: what Siro acknowledged per externalId, the change decision, and the sink that keeps it (see ledger-sink.ts). */
+export { decideChange, type ChangeAction, type ChangeDecision, type ChangeInput } from './change.js';
 export { fingerprint } from './fingerprint.js';
 export { LedgerSink, createLedgerSink, ledgerSinkOptions, type LedgerCounts, type LedgerSinkOptions } from './ledger-sink.js';
 export {

@@ -1,22 +1,26 @@
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../core/log.js';
-import type { DeliveryStats, OutboundItem, Outcome, OutcomeHandler, Sink } from '../delivery/sink.js';
-import type { SiroObject } from '../siro/spec.js';
+import type { DeliveryStats, OutboundItem, Outcome, OutcomeHandler, Sink, UnsentRecord } from '../delivery/sink.js';
+import { decideChange } from './change.js';
 import { fingerprint, fingerprintOfJson } from './fingerprint.js';
 import { itemJson, payloadJson } from '../delivery/payload-json.js';
-import { LedgerError, type KnownRow, type LedgerStore, type LedgerWrite, type RowKey } from './store.js';
+import { stringifyExact } from '../singer/exact-json.js';
+import { PassTracker } from './passes.js';
+import { pushRetries, type Remap } from './retry-sweep.js';
+import { sweepGoneRows } from './soft-delete-sweep.js';
+import { LedgerError, type KnownRow, type LedgerStore, type LedgerWrite } from './store.js';
+import type { SweepHost } from './sweep-host.js';
 
 /**
  * A Sink between the pipeline and the real sink (Siro, or the dry run) that keeps the ledger:
  *
- * - change detection: pushed items are looked up in chunks; an item whose payload Siro already holds is
- *   reported `unchanged` and never sent;
+ * - change detection: pushed items are looked up in chunks and each gets the change decision (change.ts);
+ *   an item whose payload Siro already holds is reported `unchanged` and never sent;
  * - acknowledgements and refusals from the inner sink are written to the ledger in one transaction per
  *   flush, and only then forwarded to the pipeline, so no state is printed before the ledger knows, and
  *   the ledger never claims a row Siro did not acknowledge;
- * - at the end of input, rows Siro refused in earlier runs (and not read again in this one) are retried;
- * - when an ACTIVATE_VERSION closes a full-table pass, rows of the stream the pass did not read are
- *   soft-deleted (delete_mode soft), unless that would delete more than max_delete_fraction of them.
+ * - at the end of input it runs the retry sweep (retry-sweep.ts), and when an ACTIVATE_VERSION closes a
+ *   full-table pass (passes.ts), the soft-delete sweep (soft-delete-sweep.ts).
  *
  * In a dry run the ledger is read, never written: what would be skipped, deleted or retried goes to the
  * dry-run sink, so it is shown.
@@ -36,6 +40,11 @@ export interface LedgerSinkOptions {
   retryRejected: boolean;
   /** Retry only rows of this stream (`rejects retry --stream`). */
   retryStream?: string;
+  /**
+   * Maps a kept source record again with the current mappings (rows the mapping refused): a fixed mapping
+   * sends them in the retry sweep. Without it such rows wait.
+   */
+  remap?: Remap;
   /** The pipeline's handler. */
   onOutcome: OutcomeHandler;
   log: Logger;
@@ -59,14 +68,6 @@ export interface LedgerCounts {
   retriesQueued: number;
 }
 
-/** A full-table pass of one stream within this run: the records between two ACTIVATE_VERSIONs. */
-interface Pass {
-  marker: string;
-  hasRecords: boolean;
-  /** A record of the pass was refused without a known externalId: which rows it stands for is unknown. */
-  poisoned: boolean;
-}
-
 interface Pending {
   item: OutboundItem;
   pass: string;
@@ -75,7 +76,10 @@ interface Pending {
 interface PendingNote {
   stream: string;
   externalId: string;
+  object?: string;
   reasons: string[];
+  stage: 'input' | 'schema' | 'mapping';
+  record?: Record<string, unknown>;
   pass: string;
 }
 
@@ -85,12 +89,10 @@ interface SentMeta {
   pass: string;
 }
 
-const DELETE_PAGE = 500;
-
 /** The options the settings give (skip_unchanged, delete_mode, max_delete_fraction); `fullResync` is --full-resync. */
 export function ledgerSinkOptions(
   settings: Settings,
-  run: { store: LedgerStore; runId: string; onOutcome: OutcomeHandler; log: Logger; fullResync?: boolean },
+  run: { store: LedgerStore; runId: string; onOutcome: OutcomeHandler; log: Logger; fullResync?: boolean; remap?: Remap },
 ): LedgerSinkOptions {
   return {
     store: run.store,
@@ -100,6 +102,7 @@ export function ledgerSinkOptions(
     deleteMode: settings.delete_mode,
     maxDeleteFraction: settings.max_delete_fraction,
     retryRejected: true,
+    remap: run.remap,
     onOutcome: run.onOutcome,
     log: run.log,
   };
@@ -129,8 +132,8 @@ export class LedgerSink implements Sink {
   private outcomeChain: Promise<void> = Promise.resolve();
   private flushTimer: NodeJS.Timeout | undefined;
 
-  private readonly passes = new Map<string, Pass>();
-  private passCount = 0;
+  private readonly passes: PassTracker;
+  private readonly sweepHost: SweepHost;
   private readonly streamObjects = new Map<string, string | null>();
   private readonly sentMeta = new WeakMap<OutboundItem, SentMeta>();
   /**
@@ -140,8 +143,6 @@ export class LedgerSink implements Sink {
    */
   private readonly openWrites = new Map<string, { newest: OutboundItem; open: number }>();
   private readonly countedWrites = new WeakSet<OutboundItem>();
-  /** Dry run only (nothing may be written): `stream \0 externalId` → pass marker of the rows read. */
-  private readonly seenInDryRun = new Map<string, string>();
 
   /** The error that ends the run (the ledger's, or the inner sink's fatal one): push and drain throw it. */
   private failure: Error | undefined;
@@ -161,25 +162,38 @@ export class LedgerSink implements Sink {
     this.flushIntervalMs = opts.flushIntervalMs ?? 50;
     this.maxOutcomesPerFlush = opts.maxOutcomesPerFlush ?? 1000;
     this.inner = createInner((o) => this.onInnerOutcome(o));
+    this.passes = new PassTracker(opts.runId);
+    this.sweepHost = {
+      store: this.store,
+      log: this.log,
+      dryRun: opts.dryRun,
+      push: (item) => this.inner.push(item),
+      closing: () => this.closing,
+      throwIfFailed: () => this.throwIfFailed(),
+      settle: async () => {
+        await this.inner.drain();
+        await this.flushOutcomes();
+      },
+    };
   }
 
   async push(item: OutboundItem): Promise<void> {
     this.throwIfFailed();
-    const pass = this.passOf(item.stream);
+    const pass = this.passes.current(item.stream);
     pass.hasRecords = true;
     if (!this.streamObjects.get(item.stream)) this.streamObjects.set(item.stream, item.object);
     // A dry run remembers every row only when it must show soft deletes; otherwise memory stays flat
     // (rows the ledger lists as rejected are remembered in processChunk, for the retry preview).
-    if (this.opts.dryRun && this.opts.deleteMode === 'soft') this.seenInDryRun.set(seenKey(item.stream, item.externalId), pass.marker);
+    if (this.opts.dryRun && this.opts.deleteMode === 'soft') this.passes.noteSeenInDryRun(item.stream, item.externalId, pass.marker);
     this.pending.push({ item, pass: pass.marker });
     // Wait for the chunk (lookups, then sending the changed items: the inner sink's backpressure).
     if (this.pending.length >= this.chunkSize || this.chunksQueued > 1) await this.flushChunk();
     this.throwIfFailed();
   }
 
-  noteUnsent(info: { stream: string; externalId?: string; reasons: string[] }): void {
+  noteUnsent(info: UnsentRecord): void {
     this.inner.noteUnsent?.(info);
-    const pass = this.passOf(info.stream);
+    const pass = this.passes.current(info.stream);
     pass.hasRecords = true;
     if (info.externalId === undefined) {
       // This row is still in the table, but which ledger row it is cannot be told: no deletes for the stream.
@@ -187,10 +201,18 @@ export class LedgerSink implements Sink {
       return;
     }
     if (this.opts.dryRun) {
-      this.seenInDryRun.set(seenKey(info.stream, info.externalId), pass.marker);
+      this.passes.noteSeenInDryRun(info.stream, info.externalId, pass.marker);
       return;
     }
-    this.pendingNotes.push({ stream: info.stream, externalId: info.externalId, reasons: info.reasons, pass: pass.marker });
+    this.pendingNotes.push({
+      stream: info.stream,
+      externalId: info.externalId,
+      object: info.object,
+      reasons: info.reasons,
+      stage: info.stage,
+      record: info.record,
+      pass: pass.marker,
+    });
     if (this.pendingNotes.length >= this.chunkSize) void this.flushChunk();
   }
 
@@ -211,13 +233,13 @@ export class LedgerSink implements Sink {
 
   async activateVersion(stream: string, version: number): Promise<void> {
     this.throwIfFailed();
-    const pass = this.passes.get(stream);
-    // Records of the stream after this message belong to a new pass.
-    this.passes.set(stream, this.newPass());
+    const pass = this.passes.close(stream);
     if (pass?.hasRecords) {
       await this.flushChunk();
       this.throwIfFailed();
-      if (this.opts.deleteMode === 'soft') await this.deleteGone(stream, version, pass);
+      if (this.opts.deleteMode === 'soft') {
+        await sweepGoneRows(this.sweepHost, this.passes, { maxDeleteFraction: this.opts.maxDeleteFraction, counts: this.counts }, { stream, version, pass });
+      }
     }
     // An activation with no records of the stream before it opens a pass (taps send one at the start of
     // every stream, incremental ones too): it never deletes anything.
@@ -232,7 +254,11 @@ export class LedgerSink implements Sink {
     try {
       if (this.opts.retryRejected && !this.retriesDone) {
         this.retriesDone = true;
-        await this.pushRetries();
+        this.counts.retriesQueued += await pushRetries(this.sweepHost, this.passes, {
+          runId: this.opts.runId,
+          stream: this.opts.retryStream,
+          remap: this.opts.remap,
+        });
       }
       await this.inner.drain();
     } finally {
@@ -292,25 +318,24 @@ export class LedgerSink implements Sink {
       const json = itemJson(item);
       const fp = fingerprintOfJson(json);
       const row = known.get(item.object)?.get(item.externalId);
-      if (this.opts.dryRun && row?.rejected) this.seenInDryRun.set(seenKey(item.stream, item.externalId), pass);
-      // (A row the target soft-deleted has the fingerprint of its delete payload, so it never matches here;
-      // one the mapping itself marked deleted, via deletedAt, does, and is not re-sent.)
-      const openWrite = this.openWrites.get(writeKey(item));
-      if (this.opts.skipUnchanged && !openWrite && row && row.fingerprint === fp) {
+      if (this.opts.dryRun && row?.rejected) this.passes.noteSeenInDryRun(item.stream, item.externalId, pass);
+      const decision = decideChange({
+        payload: item.payload,
+        fingerprint: fp,
+        known: row,
+        openWrite: this.openWrites.has(writeKey(item)),
+        skipUnchanged: this.opts.skipUnchanged,
+        ledger: true,
+      });
+      if (decision.action === 'unchanged') {
         unchanged.push(item);
-        // Siro holds this payload: an earlier refusal of another payload no longer matters.
-        if (row.rejected && !this.opts.dryRun) writes.push({ kind: 'clear-rejection', object: item.object, externalId: item.externalId });
-      } else if (row?.deleted && !('deletedAt' in item.payload)) {
-        // The row is back after a soft delete: say so explicitly (an upsert may otherwise keep deletedAt).
-        // The ledger keeps the mapped payload's fingerprint, so the next run finds it unchanged.
-        toSend.push({ item: { ...item, json: undefined, payload: { ...item.payload, deletedAt: null } }, meta: { fingerprint: fp, pass } });
-      } else {
-        toSend.push({ item, meta: { fingerprint: fp, pass } });
+        if (decision.clearsRejection && !this.opts.dryRun) writes.push({ kind: 'clear-rejection', object: item.object, externalId: item.externalId });
+        continue;
       }
-      const decided = toSend.at(-1);
-      if (decided && decided.meta.pass === pass && writeKey(decided.item) === writeKey(item) && !this.countedWrites.has(decided.item)) {
-        this.noteWriteOpened(decided.item);
-      }
+      // The ledger records the mapped payload's fingerprint, also when the payload sent differs (resurrect).
+      const sent = decision.payload === item.payload ? item : { ...item, json: undefined, payload: decision.payload };
+      toSend.push({ item: sent, meta: { fingerprint: fp, pass } });
+      this.noteWriteOpened(sent);
     }
     if (notes.length > 0) writes.push(...(await this.noteWrites(notes)));
     if (writes.length > 0) await this.store.write(writes);
@@ -365,7 +390,7 @@ export class LedgerSink implements Sink {
     const at = new Date().toISOString();
     const writes: LedgerWrite[] = [];
     for (const n of notes) {
-      const object = await this.objectOfStream(n.stream);
+      const object = n.object ?? (await this.objectOfStream(n.stream));
       // A stream the ledger has never seen delivered: no row to attach the refusal to (the rejects file has it).
       if (!object) continue;
       writes.push({
@@ -374,8 +399,11 @@ export class LedgerSink implements Sink {
         externalId: n.externalId,
         stream: n.stream,
         reason: n.reasons.join('; '),
-        // The refused record never became a sendable payload; a stale earlier one must not be retried.
+        // The refused record never became a sendable payload; a stale earlier one must not be retried. Its
+        // source record is kept instead: after a mapping fix, a retry maps it again.
         payload: null,
+        stage: n.stage === 'input' ? undefined : n.stage,
+        record: n.record ? stringifyExact(n.record) : null,
         runId: this.opts.runId,
         pass: n.pass,
         at,
@@ -466,6 +494,7 @@ export class LedgerSink implements Sink {
           reason: o.reasons.join('; ') || (o.status ? `HTTP ${o.status}` : 'refused'),
           status: o.status,
           payload: payloadJson(item.payload),
+          stage: 'siro',
           runId: this.opts.runId,
           pass: meta?.pass,
           at,
@@ -502,134 +531,7 @@ export class LedgerSink implements Sink {
     }
   }
 
-  // ---- soft deletes -----------------------------------------------------------------------------------
-
-  private async deleteGone(stream: string, version: number, pass: Pass): Promise<void> {
-    if (pass.poisoned) {
-      this.log.warn(
-        { stream, version },
-        `stream "${stream}": some records of this full-table pass were rejected before their externalId was known, so rows missing from the pass cannot be told apart from them; no soft deletes for this stream in this run`,
-      );
-      return;
-    }
-    const { live, gone } = await this.countGone(stream, pass);
-    if (gone === 0) return;
-    const limit = this.opts.maxDeleteFraction * live;
-    if (gone > limit) {
-      this.counts.deletesBlocked += gone;
-      this.log.warn(
-        { stream, version, gone, live, max_delete_fraction: this.opts.maxDeleteFraction },
-        `stream "${stream}": ${gone} of ${live} rows in the ledger (${percent(gone, live)}) are missing from this full-table pass, more than max_delete_fraction (${this.opts.maxDeleteFraction}) allows; nothing is deleted. If the rows really are gone, raise max_delete_fraction for one run.`,
-      );
-      return;
-    }
-    const deletedAt = new Date().toISOString();
-    this.log.info({ stream, version, gone, live, dry_run: this.opts.dryRun }, `stream "${stream}": soft-deleting ${gone} row(s) gone from the full table`);
-    let pushed = 0;
-    for await (const key of this.goneRows(stream, pass)) {
-      if (this.closing) break;
-      this.throwIfFailed();
-      await this.inner.push({
-        seq: 0,
-        line: 0,
-        key: '',
-        stream,
-        object: key.object as SiroObject,
-        externalId: key.externalId,
-        payload: { externalId: key.externalId, deletedAt },
-        origin: 'delete',
-      });
-      pushed++;
-    }
-    this.counts.deletesQueued += pushed;
-    if (pushed > 0 && !this.closing) {
-      // A later pass of the same stream in this run must see these rows as deleted, not as unchanged.
-      await this.inner.drain();
-      await this.flushOutcomes();
-    }
-    this.throwIfFailed();
-  }
-
-  private async countGone(stream: string, pass: Pass): Promise<{ live: number; gone: number }> {
-    if (!this.opts.dryRun) {
-      return { live: await this.store.countLive(stream), gone: await this.store.countUnseen(stream, pass.marker) };
-    }
-    let live = 0;
-    let gone = 0;
-    for await (const key of this.livePages(stream)) {
-      live++;
-      if (this.seenInDryRun.get(seenKey(stream, key.externalId)) !== pass.marker) gone++;
-    }
-    return { live, gone };
-  }
-
-  private async *goneRows(stream: string, pass: Pass): AsyncGenerator<RowKey> {
-    if (this.opts.dryRun) {
-      for await (const key of this.livePages(stream)) {
-        if (this.seenInDryRun.get(seenKey(stream, key.externalId)) !== pass.marker) yield key;
-      }
-      return;
-    }
-    let after: RowKey | undefined;
-    for (;;) {
-      const rows = await this.store.unseenPage(stream, pass.marker, after, DELETE_PAGE);
-      yield* rows;
-      if (rows.length < DELETE_PAGE) return;
-      after = rows[rows.length - 1];
-    }
-  }
-
-  private async *livePages(stream: string): AsyncGenerator<RowKey> {
-    let after: RowKey | undefined;
-    for (;;) {
-      const rows = await this.store.livePage(stream, after, DELETE_PAGE);
-      yield* rows;
-      if (rows.length < DELETE_PAGE) return;
-      after = rows[rows.length - 1];
-    }
-  }
-
-  // ---- retries ----------------------------------------------------------------------------------------
-
-  private async pushRetries(): Promise<void> {
-    let pushed = 0;
-    const rows = this.store.rejectedRows({
-      withPayload: true,
-      stream: this.opts.retryStream,
-      notSeenInRun: this.opts.dryRun ? undefined : this.opts.runId,
-    });
-    for await (const row of rows) {
-      if (this.closing) break;
-      this.throwIfFailed();
-      // A row read again in this run was mapped afresh: its new payload wins over the refused one.
-      if (this.opts.dryRun && this.seenInDryRun.has(seenKey(row.stream, row.externalId))) continue;
-      await this.inner.push({
-        seq: 0,
-        line: 0,
-        key: '',
-        stream: row.stream,
-        object: row.object as SiroObject,
-        externalId: row.externalId,
-        payload: row.rejectedPayload!,
-        origin: 'retry',
-      });
-      pushed++;
-    }
-    this.counts.retriesQueued += pushed;
-    if (pushed > 0) this.log.info({ retried: pushed, dry_run: this.opts.dryRun }, `retrying ${pushed} row(s) refused in earlier runs`);
-  }
-
   // ---- helpers ----------------------------------------------------------------------------------------
-
-  private passOf(stream: string): Pass {
-    let pass = this.passes.get(stream);
-    if (!pass) this.passes.set(stream, (pass = this.newPass()));
-    return pass;
-  }
-
-  private newPass(): Pass {
-    return { marker: `${this.opts.runId}:${++this.passCount}`, hasRecords: false, poisoned: false };
-  }
 
   private failLedger(e: Error, what: string): void {
     if (this.ledgerFailed) return;
@@ -648,16 +550,8 @@ function writeKey(item: OutboundItem): string {
   return `${item.object}\0${item.externalId}`;
 }
 
-function seenKey(stream: string, externalId: string): string {
-  return `${stream}\u0000${externalId}`;
-}
-
 /** The time as ISO text (what both ledger backends store the same way), or `fallback` if it is no time. */
 function isoOr(text: string, fallback: string): string {
   const t = Date.parse(text);
   return Number.isNaN(t) ? fallback : new Date(t).toISOString();
-}
-
-function percent(part: number, whole: number): string {
-  return whole === 0 ? '100%' : `${((part / whole) * 100).toFixed(1)}%`;
 }

@@ -61,6 +61,23 @@ const MIGRATIONS: LedgerMigration[] = [
       await knex.schema.dropTableIfExists('ledger_objects');
     },
   },
+  {
+    // A row refused before delivery (by the stream's schema or the mapping) keeps its source record and
+    // where it was refused, so a mapping fix can send it without editing state by hand.
+    name: '002_rejected_source',
+    async up(knex) {
+      await knex.schema.alterTable('ledger_objects', (t) => {
+        t.string('rejected_stage', 16).nullable();
+        t.text('rejected_record').nullable();
+      });
+    },
+    async down(knex) {
+      await knex.schema.alterTable('ledger_objects', (t) => {
+        t.dropColumn('rejected_stage');
+        t.dropColumn('rejected_record');
+      });
+    },
+  },
 ];
 
 /** Feeds MIGRATIONS to knex's migrator. */

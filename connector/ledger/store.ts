@@ -48,7 +48,13 @@ export interface LedgerRow {
   rejectedStatus: number | null;
   rejectedPayload: Record<string, unknown> | null;
   rejectedRunId: string | null;
+  /** Where the last refusal happened: `schema` or `mapping` (before delivery), `siro`; null before 002. */
+  rejectedStage: RejectionStage | null;
+  /** The source record of a row refused before delivery (its mapping can be run again). */
+  rejectedRecord: Record<string, unknown> | null;
 }
+
+export type RejectionStage = 'schema' | 'mapping' | 'siro';
 
 /** One change to the ledger; a batch of them is written in one transaction by `write`. */
 export type LedgerWrite =
@@ -77,6 +83,9 @@ export type LedgerWrite =
       status?: number;
       /** The refused payload as JSON text, for a retry; null when there is none worth retrying. */
       payload: string | null;
+      stage?: RejectionStage;
+      /** The source record as JSON text, for a row refused before delivery (re-mapped on retry). */
+      record?: string | null;
       runId: string;
       pass?: string;
       at: string;
@@ -111,7 +120,7 @@ export interface RowKey {
 
 export interface RejectedQuery {
   stream?: string;
-  /** Only rows with a payload to retry. */
+  /** Only rows with something to retry: a refused payload, or a source record to map again. */
   withPayload?: boolean;
   /** Leave out rows read in this run (their new payload wins over the refused one). */
   notSeenInRun?: string;
@@ -121,7 +130,8 @@ export interface RejectedQuery {
 
 /** The ledger failed during a run (disk full, database gone): the run stops without printing further states. */
 export class LedgerError extends TargetError {
-  readonly exitCode = 1;
+  /** The ledger is where outcomes are recorded: failing to use it is an output failure (see OutputError). */
+  readonly exitCode = 7;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'LedgerError';
@@ -266,6 +276,8 @@ export class LedgerStore {
           rejected_status: null,
           rejected_payload: null,
           rejected_run_id: null,
+          rejected_stage: null,
+          rejected_record: null,
         });
       } else if (w.kind === 'reject') {
         rejects.push({
@@ -278,6 +290,8 @@ export class LedgerStore {
           rejected_status: w.status ?? null,
           rejected_payload: w.payload,
           rejected_run_id: w.runId,
+          rejected_stage: w.stage ?? null,
+          rejected_record: w.record ?? null,
         });
       } else {
         const ids = clears.get(w.object) ?? [];
@@ -304,6 +318,8 @@ export class LedgerStore {
           rejected_status: null,
           rejected_payload: null,
           rejected_run_id: null,
+          rejected_stage: null,
+          rejected_record: null,
         });
     }
     for (const part of chunks(rejects, UPSERT_CHUNK)) {
@@ -317,12 +333,22 @@ export class LedgerStore {
           rejected_status: trx.raw('??', ['excluded.rejected_status']),
           rejected_payload: trx.raw('??', ['excluded.rejected_payload']),
           rejected_run_id: trx.raw('??', ['excluded.rejected_run_id']),
+          rejected_stage: trx.raw('??', ['excluded.rejected_stage']),
+          rejected_record: trx.raw('??', ['excluded.rejected_record']),
         });
     }
     for (const [object, ids] of clears) {
       for (const part of chunks(ids, LOOKUP_CHUNK)) {
         await trx(TABLE)
-          .update({ last_rejection_reason: null, last_rejected_at: null, rejected_status: null, rejected_payload: null, rejected_run_id: null })
+          .update({
+            last_rejection_reason: null,
+            last_rejected_at: null,
+            rejected_status: null,
+            rejected_payload: null,
+            rejected_run_id: null,
+            rejected_stage: null,
+            rejected_record: null,
+          })
           .where('object', object)
           .whereIn('external_id', part);
       }
@@ -360,7 +386,7 @@ export class LedgerStore {
   async rejectedPage(query: RejectedQuery): Promise<LedgerRow[]> {
     const q = this.db(TABLE).select('*').whereNotNull('last_rejected_at');
     if (query.stream !== undefined) q.where('stream', query.stream);
-    if (query.withPayload) q.whereNotNull('rejected_payload');
+    if (query.withPayload) q.where((w) => w.whereNotNull('rejected_payload').orWhereNotNull('rejected_record'));
     if (query.notSeenInRun !== undefined) {
       const prefix = `${query.notSeenInRun}:`;
       q.where((w) => w.whereNull('last_pass').orWhereRaw('substr(last_pass, 1, ?) <> ?', [prefix.length, prefix]));
@@ -396,11 +422,6 @@ export class LedgerStore {
     });
   }
 
-  /** The last state the run printed, as it goes (so a killed run still shows how far it got). */
-  async noteRunState(runId: string, lastState: string): Promise<void> {
-    await this.db('runs').update({ last_state: lastState }).where('run_id', runId);
-  }
-
   async finishRun(
     runId: string,
     result: { status: Exclude<RunStatus, 'running'>; counts?: Partial<RunCounts>; lastState?: string | null; endedAt?: string },
@@ -414,12 +435,6 @@ export class LedgerStore {
   async getRun(runId: string): Promise<RunRow | undefined> {
     const row = await this.db('runs').where('run_id', runId).first();
     return row ? toRunRow(row) : undefined;
-  }
-
-  /** The newest runs first. */
-  async listRuns(limit = 20): Promise<RunRow[]> {
-    const rows = await this.db('runs').select('*').orderBy('started_at', 'desc').orderBy('run_id', 'desc').limit(limit);
-    return rows.map(toRunRow);
   }
 
   private live(q: Knex.QueryBuilder, stream: string): Knex.QueryBuilder {
@@ -574,6 +589,8 @@ function toLedgerRow(r: Record<string, unknown>): LedgerRow {
     rejectedStatus: r.rejected_status == null ? null : Number(r.rejected_status),
     rejectedPayload: json(r.rejected_payload),
     rejectedRunId: (r.rejected_run_id as string | null) ?? null,
+    rejectedStage: (r.rejected_stage as RejectionStage | null) ?? null,
+    rejectedRecord: json(r.rejected_record),
   };
 }
 

@@ -1,6 +1,7 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import { MappingError } from '../core/errors.js';
-import { objectSchema, type OpenApiSchema, type SiroObject } from '../siro/spec.js';
+import { SIRO_OBJECT_NAMES, isSiroObject, objectSchema, type SiroObject } from '../siro/objects.js';
+import type { OpenApiSchema } from '../siro/spec.js';
 import { ColumnPathSyntaxError, parseColumnPath, type ColumnPath } from './column-path.js';
 import type {
   ConstantPlan,
@@ -10,6 +11,7 @@ import type {
   MapTable,
   ObjectPlan,
   StreamPlan,
+  ColumnRead,
   TargetField,
   ZonePlan,
 } from './plan.js';
@@ -33,7 +35,6 @@ import {
  * one run shows them all.
  */
 
-export const SIRO_OBJECTS: readonly SiroObject[] = ['engagement', 'opportunity'];
 const TOP_KEYS = ['version', 'streams'];
 const STREAM_KEYS = ['object', 'fields'];
 const SOURCE_KEYS = ['column', 'value', 'template'];
@@ -167,6 +168,16 @@ export class DocumentChecker {
     return ok;
   }
 
+  /** Columns the stream being checked reads; `eachDepth` > 0 while inside an `each` item (element paths). */
+  private reads: ColumnRead[] = [];
+  private eachDepth = 0;
+
+  private noteRead(column: string, text: string, node: Node): void {
+    if (this.eachDepth > 0) return;
+    const at = this.position(node);
+    this.reads.push({ column, text, file: at.file, line: at.line, col: at.column });
+  }
+
   checkDocument(): StreamPlan[] {
     const root = this.doc.contents as YamlNode;
     if (!isMap(root)) {
@@ -201,6 +212,7 @@ export class DocumentChecker {
 
   private checkStream(stream: Entry): StreamPlan | undefined {
     this.streams.push({ name: stream.name, ...this.position(stream.key) });
+    this.reads = [];
     const where = `stream \`${stream.name}\``;
     if (!isMap(stream.value)) return this.fail(stream.value ?? stream.key, `${where} must be a mapping with \`object:\` and \`fields:\``);
     const entries = this.entries(stream.value);
@@ -208,15 +220,15 @@ export class DocumentChecker {
     const objectEntry = entries.find((e) => e.name === 'object');
     const fieldsEntry = entries.find((e) => e.name === 'fields');
     let object: SiroObject | undefined;
-    if (!objectEntry) this.fail(stream.key, `${where}: \`object:\` is missing (${SIRO_OBJECTS.join(' or ')})`);
+    if (!objectEntry) this.fail(stream.key, `${where}: \`object:\` is missing (${SIRO_OBJECT_NAMES.join(' or ')})`);
     else {
       const v = objectEntry.value;
       const name = isScalar(v) ? String(v.value) : '';
-      if (SIRO_OBJECTS.includes(name as SiroObject)) object = name as SiroObject;
+      if (isSiroObject(name)) object = name;
       else
         this.fail(
           v ?? objectEntry.key,
-          `${where}: unknown Siro object \`${name}\`${didYouMean(name, SIRO_OBJECTS)}; objects: ${SIRO_OBJECTS.join(', ')}`,
+          `${where}: unknown Siro object \`${name}\`${didYouMean(name, SIRO_OBJECT_NAMES)}; objects: ${SIRO_OBJECT_NAMES.join(', ')}`,
         );
     }
     if (!fieldsEntry) return this.fail(stream.key, `${where}: \`fields:\` is missing`);
@@ -227,7 +239,7 @@ export class DocumentChecker {
     const root = this.checkObject(fieldsEntry.value, objectSchema(object), '', fieldsEntry.key, object);
     if (!root) return undefined;
     const { line, column } = this.streams[this.streams.length - 1]!;
-    return { pattern: stream.name, object, file: this.file, line, column, root };
+    return { pattern: stream.name, object, file: this.file, line, column, root, reads: this.reads };
   }
 
   /** A nested mapping filling a Siro object (or the record's top level when `rootObject` is given). */
@@ -384,7 +396,9 @@ export class DocumentChecker {
     }
     if (!fields) return this.fail(each.key, `\`${label}\`: \`each\` needs \`fields:\` to build one item per element`);
     if (!isMap(fields.value)) return this.fail(fields.value ?? fields.key, `\`${label}\`: \`fields:\` must map the item's Siro fields to sources`);
+    this.eachDepth++;
     const item = this.checkObject(fields.value, itemSchema, `${label}[]`, fields.key);
+    this.eachDepth--;
     if (!item) ok = false;
     return ok && path && item ? { kind: 'each', label, path, item } : undefined;
   }
@@ -396,7 +410,9 @@ export class DocumentChecker {
       return this.fail(node, `${label}: a column name must be text, not ${shown} (quote it; for a constant use { value: ... })`);
     }
     try {
-      return parseColumnPath(node.value);
+      const path = parseColumnPath(node.value);
+      this.noteRead(path.segments[0]!, path.text, node);
+      return path;
     } catch (e) {
       if (e instanceof ColumnPathSyntaxError) return this.fail(node, `${label}: ${e.message}`);
       throw e;
@@ -511,7 +527,9 @@ export class DocumentChecker {
   private template(node: YamlNode, key: Node, label: string): CompiledTemplate | undefined {
     if (!isScalar(node) || typeof node.value !== 'string') return this.fail(node ?? key, `\`${label}\`: a template must be text`);
     try {
-      return compileTemplate(node.value);
+      const template = compileTemplate(node.value);
+      for (const root of template.roots) this.noteRead(root, `{{ ${root} }}`, node);
+      return template;
     } catch (e) {
       if (e instanceof TemplateSyntaxError) return this.fail(node, `\`${label}\`: bad template: ${e.message}`);
       throw e;

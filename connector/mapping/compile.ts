@@ -1,7 +1,8 @@
-import { formatIssues, payloadValidator, type SiroObject } from '../siro/spec.js';
+import { payloadValidator, type SiroObject } from '../siro/objects.js';
+import { formatIssues } from '../siro/spec.js';
 import { columnGetter, jsonTextValue, type Getter } from './column-path.js';
 import { labelAt, newContext, reject, type MapContext } from './context.js';
-import type { FieldPlan, LeafPlan, ObjectPlan, SourcePlan, StreamPlan, ZonePlan } from './plan.js';
+import type { ColumnRead, FieldPlan, LeafPlan, ObjectPlan, SourcePlan, StreamPlan, ZonePlan } from './plan.js';
 import { UTC, timeZoneNamed, type TimeZone } from './time-zones.js';
 import { INVALID, converterFor, describeValue, isBlank, mapKeyOf, nativeFieldType, readString, typeDescription, type Converter } from './values.js';
 
@@ -32,7 +33,14 @@ export interface StreamMapping {
   readonly pattern: string;
   /** "file:line" of the stream's entry. */
   readonly source: string;
+  /** The record columns the mapping reads, with where (checked against each SCHEMA). */
+  readonly reads: readonly ColumnRead[];
   map(record: Record<string, unknown>): MapResult;
+  /**
+   * A hard delete (a log-based tap's RECORD with only the key and `_sdc_deleted_at`): only `externalId`
+   * and `deletedAt` are mapped and sent, so nothing is made up for the columns the record lacks.
+   */
+  mapDelete(record: Record<string, unknown>): MapResult;
 }
 
 /** Marks a source that failed (its reason is already recorded). */
@@ -279,27 +287,47 @@ function compileField(plan: FieldPlan): FieldFn {
   }
 }
 
+/** The fields a hard delete sends: the identity and the deletion time, nothing else. */
+const DELETE_FIELDS = new Set(['externalId', 'deletedAt']);
+
 export function compileStream(plan: StreamPlan): StreamMapping {
   const build = compileRoot(plan.root);
+  const deleteFields = plan.root.fields.filter((f) => DELETE_FIELDS.has(f.key));
+  const buildDelete = compileRoot({ ...plan.root, fields: deleteFields });
+  const mapsDeletedAt = deleteFields.some((f) => f.key === 'deletedAt');
   const validate = payloadValidator(plan.object);
   // map() is synchronous and never re-entered, so one context serves every record.
   const ctx = newContext();
+  const run = (record: Record<string, unknown>, builder: typeof build): MapResult => {
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+      return { ok: false, reasons: [`the record is not a JSON object (got ${describeValue(record)})`] };
+    }
+    ctx.reasons = undefined;
+    ctx.indices.length = 0;
+    ctx.json = undefined;
+    const payload = builder(record, ctx);
+    if (ctx.reasons !== undefined) return { ok: false, reasons: ctx.reasons, payload };
+    const issues = validate(payload);
+    if (issues.length > 0) return { ok: false, reasons: formatIssues(issues), payload };
+    return { ok: true, externalId: readString(payload.externalId), payload };
+  };
   return {
     object: plan.object,
     pattern: plan.pattern,
     source: `${plan.file}:${plan.line}`,
-    map(record) {
-      if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-        return { ok: false, reasons: [`the record is not a JSON object (got ${describeValue(record)})`] };
+    reads: plan.reads,
+    mapDelete(record) {
+      if (!mapsDeletedAt) {
+        return { ok: false, reasons: [`a hard delete (only the key and _sdc_deleted_at), but the mapping (${plan.file}:${plan.line}) maps no deletedAt`] };
       }
-      ctx.reasons = undefined;
-      ctx.indices.length = 0;
-      ctx.json = undefined;
-      const payload = build(record, ctx);
-      if (ctx.reasons !== undefined) return { ok: false, reasons: ctx.reasons, payload };
-      const issues = validate(payload);
-      if (issues.length > 0) return { ok: false, reasons: formatIssues(issues), payload };
-      return { ok: true, externalId: readString(payload.externalId), payload };
+      const result = run(record, buildDelete);
+      if (result.ok && typeof result.payload.deletedAt !== 'string') {
+        return { ok: false, reasons: ['a hard delete whose deletedAt maps to no time'], payload: result.payload };
+      }
+      return result;
+    },
+    map(record) {
+      return run(record, build);
     },
   };
 }

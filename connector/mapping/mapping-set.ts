@@ -7,6 +7,8 @@ import type { StreamMapping } from './compile.js';
 
 export interface MappingSet {
   readonly files: string[];
+  /** The stream names and globs the mappings name, as written (for "did you mean" hints). */
+  readonly patterns: string[];
   /** The stream's mapping (cached per stream name), or undefined when none names it. */
   forStream(stream: string): StreamMapping | undefined;
 }
@@ -35,6 +37,7 @@ export function mappingSet(files: string[], mappings: StreamMapping[]): MappingS
   const cache = new Map<string, StreamMapping | null>();
   return {
     files,
+    patterns: mappings.map((m) => m.pattern),
     forStream(stream) {
       let found = cache.get(stream);
       if (found === undefined) {

@@ -1,4 +1,4 @@
-import type { SiroObject } from '../siro/spec.js';
+import type { SiroObject } from '../siro/objects.js';
 import type { ColumnPath } from './column-path.js';
 import type { CompiledTemplate } from './templates.js';
 import type { TimeZone } from './time-zones.js';
@@ -92,6 +92,21 @@ export interface EachPlan {
 
 export type FieldPlan = LeafPlan | ConstantPlan | ObjectPlan | ScalarListPlan | ObjectListPlan | EachPlan;
 
+/**
+ * A record column the mapping reads (a column path's first name, a template's variable, a time-zone
+ * column, an `each:` array), where it is written: checked against each stream's SCHEMA. Paths inside an
+ * `each` item read the array's elements, not the record, and are not listed.
+ */
+export interface ColumnRead {
+  /** The record's top-level column. */
+  readonly column: string;
+  /** As written (`meta.crm_id`, `{{ custmer_name }}`), for messages. */
+  readonly text: string;
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
 export interface StreamPlan {
   /** The stream name or glob as written. */
   readonly pattern: string;
@@ -100,4 +115,5 @@ export interface StreamPlan {
   readonly line: number;
   readonly column: number;
   readonly root: ObjectPlan;
+  readonly reads: readonly ColumnRead[];
 }

@@ -19,6 +19,8 @@ export class TemplateSyntaxError extends Error {}
 
 export interface CompiledTemplate {
   readonly text: string;
+  /** The top-level variables it reads (`custmer_name` of `{{ custmer_name | upcase }}`). */
+  readonly roots: readonly string[];
   /** Renders for one record (or one `each` element); may throw when a filter fails at run time. */
   render(scope: Record<string, unknown>, ctx: MapContext): string;
 }
@@ -67,15 +69,10 @@ export function compileTemplate(text: string): CompiledTemplate {
   } catch (e) {
     throw new TemplateSyntaxError((e as Error).message);
   }
+  const segments = engine.globalVariableSegmentsSync(parsed);
+  const roots = [...new Set(segments.map((s) => String(s[0])))];
   // Root variables the template reads into (`meta` of `meta.crm_id`): JSON text there is parsed first.
-  const walkedRoots = [
-    ...new Set(
-      engine
-        .globalVariableSegmentsSync(parsed)
-        .filter((s) => s.length > 1)
-        .map((s) => String(s[0])),
-    ),
-  ];
+  const walkedRoots = [...new Set(segments.filter((s) => s.length > 1).map((s) => String(s[0])))];
 
   const renderWithLiquid = (scope: Record<string, unknown>, ctx: MapContext): string => {
     let prepared = scope;
@@ -91,10 +88,11 @@ export function compileTemplate(text: string): CompiledTemplate {
   };
 
   const plan = splicePlan(text);
-  if (plan === undefined) return { text, render: renderWithLiquid };
+  if (plan === undefined) return { text, roots, render: renderWithLiquid };
   const parts = plan;
   return {
     text,
+    roots,
     render(scope, ctx) {
       let out = '';
       for (let i = 0; i < parts.length; i++) {

@@ -17,6 +17,25 @@ export class RunCounters {
   readonly streams = new Map<string, StreamCounts>();
   /** Rejections grouped by stage and reason shape, with one example each. */
   readonly rejectReasons = new Map<string, { count: number; example: string }>();
+  /** Schema violations in columns no mapping reads (warned, not rejected), per stream and column. */
+  readonly schemaWarnings = new Map<string, { stream: string; column: string; count: number; example: string }>();
+
+  /** Counts a warning; true the first time for its stream and column (log it then, once). */
+  noteSchemaWarning(stream: string, column: string, text: string): boolean {
+    const key = `${stream}\u0000${column}`;
+    const w = this.schemaWarnings.get(key);
+    if (w) {
+      w.count++;
+      return false;
+    }
+    this.schemaWarnings.set(key, { stream, column, count: 1, example: text });
+    return true;
+  }
+
+  /** Streams whose records were skipped on purpose (skip_streams). */
+  skippedStreams(): string[] {
+    return [...this.streams].filter(([, c]) => c.skipped > 0).map(([name]) => name);
+  }
 
   stream(name: string): StreamCounts {
     let c = this.streams.get(name);

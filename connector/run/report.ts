@@ -43,6 +43,10 @@ export interface RunReport {
   items_per_s: number;
   totals: StreamCounts;
   streams: Record<string, StreamCounts>;
+  /** Streams skipped on purpose (setting skip_streams): read, never sent. */
+  skipped_streams: string[];
+  /** Schema violations in columns the mapping does not read: counted and warned about, the rows went on. */
+  schema_warnings: { stream: string; column: string; count: number; example: string }[];
   rejects: {
     total: number;
     file: string;
@@ -93,6 +97,8 @@ export function buildRunReport(result: TargetRunResult, settings: Settings, ctx:
     items_per_s: seconds > 0 ? round(totals.delivered / seconds, 1) : totals.delivered,
     totals,
     streams: Object.fromEntries(result.counters.streams),
+    skipped_streams: result.counters.skippedStreams(),
+    schema_warnings: [...result.counters.schemaWarnings.values()],
     rejects: { total: totals.rejected, file: settings.rejects_file, reasons },
     requests: {
       count: stats.requests,

@@ -39,6 +39,11 @@ export function printSummary(result: TargetRunResult, settings: Settings, log: L
       `${seconds.toFixed(1)} s, ${rate} items/s`,
   );
   for (const [reason, g] of result.counters.rejectReasons) lines.push(`rejected ${g.count}× ${reason} (e.g. ${g.example})`);
+  const skipped = result.counters.skippedStreams();
+  if (skipped.length > 0) lines.push(`skipped on purpose (skip_streams): ${skipped.join(', ')}`);
+  for (const w of result.counters.schemaWarnings.values()) {
+    lines.push(`${w.count} record(s) of ${w.stream} break the schema in column "${w.column}", which no mapping reads: sent anyway (e.g. ${w.example})`);
+  }
   if (totals.rejected > 0) lines.push(`rejected records are in ${settings.rejects_file}`);
   process.stderr.write(lines.map((l) => `target-siro: ${l}`).join('\n') + '\n');
 }

@@ -34,6 +34,7 @@ export const faultsSchema = z
       }, 'a regular expression')
       .optional(),
     refuseWithoutPaths: z.boolean().optional(),
+    notSiro: z.enum(['html', 'empty', 'no-items']).optional(),
   })
   .strict();
 
@@ -100,6 +101,10 @@ export class FaultInjector {
   /** The refuseExternalIds fault, compiled once per setting. */
   get refusedExternalIds(): RegExp | undefined {
     return this.faults.refuseExternalIds === undefined ? undefined : (this.refusedPattern ??= new RegExp(this.faults.refuseExternalIds));
+  }
+
+  get notSiro(): SandboxFaults['notSiro'] {
+    return this.faults.notSiro;
   }
 
   get refuseWithoutPaths(): boolean {

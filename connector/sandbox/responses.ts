@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { SiroObject } from '../siro/objects.js';
 import type { SiroIssue } from '../siro/spec.js';
 import type { SandboxObjectRecord, SandboxToken } from './types.js';
 
@@ -36,7 +37,7 @@ function engagementTypeName(body: Json): string {
   return str(type?.name) ?? str(type?.activityType) ?? str(body.engagementTypeId) ?? 'Engagement';
 }
 
-export function engagementData(record: SandboxObjectRecord, organizationId: string, links: LinkedIds): Json {
+function engagementData(record: SandboxObjectRecord, organizationId: string, links: LinkedIds): Json {
   const b = record.body;
   const opportunityExternalId = externalIdOf(b.opportunity);
   return {
@@ -59,7 +60,7 @@ export function engagementData(record: SandboxObjectRecord, organizationId: stri
   };
 }
 
-export function opportunityData(record: SandboxObjectRecord, organizationId: string, links: LinkedIds): Json {
+function opportunityData(record: SandboxObjectRecord, organizationId: string, links: LinkedIds): Json {
   const b = record.body;
   return {
     id: record.id,
@@ -76,6 +77,14 @@ export function opportunityData(record: SandboxObjectRecord, organizationId: str
     opportunityUsers: Array.isArray(b.opportunityUsers) ? b.opportunityUsers : [],
   };
 }
+
+/** Per Siro object: the prefix of the ids the sandbox gives, and the `data` it answers for one record. */
+export const OBJECT_ANSWERS: Readonly<
+  Record<SiroObject, { idPrefix: string; data: (record: SandboxObjectRecord, organizationId: string, links: LinkedIds) => Json }>
+> = {
+  engagement: { idPrefix: 'eng', data: engagementData },
+  opportunity: { idPrefix: 'opp', data: opportunityData },
+};
 
 export function callerIdentity(token: SandboxToken, tokenId: string, createdAt: string): Json {
   return {
@@ -98,6 +107,18 @@ export function errorBody(message: string): Json {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** A 200 that is not Siro's answer (the notSiro fault): what a login page, a proxy or a wrong service sends. */
+export function sendNotSiro(res: ServerResponse, kind: 'html' | 'empty' | 'no-items'): void {
+  const [type, text] =
+    kind === 'html'
+      ? ['text/html; charset=utf-8', '<!doctype html><html><head><title>Sign in</title></head><body><form>Sign in to continue</form></body></html>']
+      : kind === 'empty'
+        ? ['application/json', '']
+        : [JSON_TYPE, '{"data":[]}'];
+  res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);

@@ -1,17 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SIRO_OBJECTS, SIRO_OBJECT_NAMES, type SiroObject } from '../siro/objects.js';
 import { SIRO_PATHS, requestSchemaFor, validatorFor, type SiroIssue } from '../siro/spec.js';
 import { FaultInjector, parseFaults } from './faults.js';
 import { SlidingWindowRateLimiter } from './rate-limit.js';
-import {
-  callerIdentity,
-  engagementData,
-  errorBody,
-  opportunityData,
-  sendJson,
-  zodError,
-  type LinkedIds,
-} from './responses.js';
+import { OBJECT_ANSWERS, callerIdentity, errorBody, sendJson, sendNotSiro, zodError, type LinkedIds } from './responses.js';
 import { IdRegistry, ObjectStore } from './store.js';
 import {
   DEFAULT_SANDBOX_TOKEN,
@@ -38,21 +31,21 @@ const MAX_BODY_BYTES = 32 * 1024 * 1024;
 type Validate = (body: unknown) => SiroIssue[];
 
 type Route =
-  | { kind: 'upsert'; method: 'PUT'; object: 'engagement' | 'opportunity'; batch: boolean; validate: Validate }
+  | { kind: 'upsert'; method: 'PUT'; object: SiroObject; batch: boolean; validate: Validate }
   | { kind: 'softDelete'; method: 'POST'; validate: Validate }
   | { kind: 'identity'; method: 'GET' };
 
 function buildRoutes(): Map<string, Route> {
   const validate = (path: string, method: string): Validate => validatorFor(requestSchemaFor(path, method));
-  const upsert = (path: string, object: 'engagement' | 'opportunity', batch: boolean): [string, Route] => [
+  const upsert = (path: string, object: SiroObject, batch: boolean): [string, Route] => [
     path,
     { kind: 'upsert', method: 'PUT', object, batch, validate: validate(path, 'put') },
   ];
   return new Map<string, Route>([
-    upsert(SIRO_PATHS.engagement, 'engagement', false),
-    upsert(SIRO_PATHS.engagementBatch, 'engagement', true),
-    upsert(SIRO_PATHS.opportunity, 'opportunity', false),
-    upsert(SIRO_PATHS.opportunityBatch, 'opportunity', true),
+    ...SIRO_OBJECT_NAMES.flatMap((object) => {
+      const { paths } = SIRO_OBJECTS[object];
+      return [upsert(paths.single, object, false), upsert(paths.batch, object, true)];
+    }),
     [SIRO_PATHS.softDeleteRemoved, { kind: 'softDelete', method: 'POST', validate: validate(SIRO_PATHS.softDeleteRemoved, 'post') }],
     [SIRO_PATHS.callerIdentity, { kind: 'identity', method: 'GET' }],
   ]);
@@ -102,8 +95,9 @@ function inWindow(startTime: unknown, from: number, to: number): boolean {
 }
 
 class SandboxServer {
-  readonly engagementStore = new ObjectStore('eng');
-  readonly opportunityStore = new ObjectStore('opp');
+  readonly stores = Object.fromEntries(
+    SIRO_OBJECT_NAMES.map((object) => [object, new ObjectStore(OBJECT_ANSWERS[object].idPrefix)]),
+  ) as Record<SiroObject, ObjectStore>;
   private readonly accounts = new IdRegistry('acc');
   private readonly faults: FaultInjector;
   private readonly limiter = new SlidingWindowRateLimiter();
@@ -116,7 +110,7 @@ class SandboxServer {
 
   private readonly links: LinkedIds = {
     accountId: (externalId) => this.accounts.idFor(externalId),
-    opportunityId: (externalId) => this.opportunityStore.get(externalId)?.id,
+    opportunityId: (externalId) => this.stores.opportunity.get(externalId)?.id,
   };
 
   constructor(tokens: SandboxToken[], faults: SandboxFaults | undefined) {
@@ -134,8 +128,7 @@ class SandboxServer {
   }
 
   reset(): void {
-    this.engagementStore.clear();
-    this.opportunityStore.clear();
+    for (const store of Object.values(this.stores)) store.clear();
     this.accounts.clear();
     this.limiter.reset();
     this.counters = { requests: 0, byStatus: {}, itemsWritten: 0, throttled: 0 };
@@ -192,6 +185,13 @@ class SandboxServer {
     if (latency > 0) {
       await this.delay(latency);
       if (this.closed) return;
+    }
+
+    const notSiro = this.faults.notSiro;
+    if (notSiro) {
+      this.counters.byStatus['200'] = (this.counters.byStatus['200'] ?? 0) + 1;
+      if (!req.socket.destroyed) sendNotSiro(res, notSiro);
+      return;
     }
 
     const auth = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
@@ -254,8 +254,8 @@ class SandboxServer {
 
   private upsert(route: Extract<Route, { kind: 'upsert' }>, body: unknown, organizationId: string): unknown {
     const now = new Date().toISOString();
-    const store = route.object === 'engagement' ? this.engagementStore : this.opportunityStore;
-    const toData = route.object === 'engagement' ? engagementData : opportunityData;
+    const store = this.stores[route.object];
+    const toData = OBJECT_ANSWERS[route.object].data;
     const items = (route.batch ? body : [body]) as Record<string, unknown>[];
     const data = items.map((item) => toData(store.upsert(item, now), organizationId, this.links));
     this.counters.itemsWritten += items.length;
@@ -268,7 +268,7 @@ class SandboxServer {
     const from = Date.parse(fromTime);
     const to = Date.parse(toTime);
     const now = new Date().toISOString();
-    for (const record of this.engagementStore.values()) {
+    for (const record of this.stores.engagement.values()) {
       if (!record.deletedAt && !keep.has(record.externalId) && inWindow(record.body.startTime, from, to)) {
         record.deletedAt = now;
       }
@@ -279,11 +279,9 @@ class SandboxServer {
   /** Read-back and control endpoints: no auth, no faults, not counted. */
   private async control(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const key = `${req.method} ${path}`;
+    const readBack = SIRO_OBJECT_NAMES.find((object) => key === `GET /_sandbox/${SIRO_OBJECTS[object].plural}`);
+    if (readBack) return sendJson(res, 200, { data: this.stores[readBack].list() });
     switch (key) {
-      case 'GET /_sandbox/engagements':
-        return sendJson(res, 200, { data: this.engagementStore.list() });
-      case 'GET /_sandbox/opportunities':
-        return sendJson(res, 200, { data: this.opportunityStore.list() });
       case 'GET /_sandbox/stats':
         return sendJson(res, 200, this.stats());
       case 'POST /_sandbox/reset':
@@ -335,8 +333,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     url: `http://${urlHost(host)}:${port}`,
     port,
     setFaults: (faults) => sandbox.setFaults(faults),
-    engagements: () => sandbox.engagementStore.list(),
-    opportunities: () => sandbox.opportunityStore.list(),
+    engagements: () => sandbox.stores.engagement.list(),
+    opportunities: () => sandbox.stores.opportunity.list(),
     stats: () => sandbox.stats(),
     reset: () => sandbox.reset(),
     close: () =>

@@ -1,7 +1,4 @@
-/**
- * The sandbox's public types (SANDBOX_CONTRACT.md). Kept apart from the server so the small modules can
- * share them without importing the server.
- */
+/** The sandbox's public types, kept apart from the server so the small modules can share them without importing it. */
 
 export interface SandboxFaults {
   /** Fixed latency added to every API request. */
@@ -27,6 +24,11 @@ export interface SandboxFaults {
   refuseWithoutPaths?: boolean;
   /** The next `count` API requests get 429 (Retry-After: retryAfterSeconds, default 1). */
   burst429?: { count: number; retryAfterSeconds?: number };
+  /**
+   * Answer every API request 200 with something that is not Siro's answer, without writing: an HTML page
+   * (a login page or a proxy), an empty body, or `{"data": []}` (a 200 that acknowledges no item).
+   */
+  notSiro?: 'html' | 'empty' | 'no-items';
   /** Seed of the fault draws, so a run with the same requests in the same order fails the same way. */
   seed?: number;
 }

@@ -29,7 +29,15 @@ export interface ActivateVersionMessage {
   version: number;
 }
 
-export type SingerMessage = SchemaMessage | RecordMessage | StateMessage | ActivateVersionMessage;
+/** Meltano SDK batch: the stream's records are in the files of `manifest` (see batch-files.ts). */
+export interface BatchMessage {
+  type: 'BATCH';
+  stream: string;
+  encoding: { format: string; compression?: string };
+  manifest: string[];
+}
+
+export type SingerMessage = SchemaMessage | RecordMessage | StateMessage | ActivateVersionMessage | BatchMessage;
 
 /** A message with the 1-based input line it came from. */
 export interface InputMessage {

@@ -4,34 +4,73 @@ import { InputError } from '../core/errors.js';
 import type { InputMessage, SingerMessage } from './messages.js';
 import { parseExact } from './exact-json.js';
 
+/** The longest line read unless the caller says otherwise (setting max_line_bytes). */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+export interface LineReadOptions {
+  /** A line longer than this many bytes stops the read with an InputError naming its number. */
+  maxLineBytes?: number;
+  /** The setting that raises the limit, for the message. */
+  limitName?: string;
+}
+
 /**
  * Singer lines from a byte stream, a chunk's worth at a time. Pulls the next chunk only when the consumer
  * asks for the next batch, so a slow consumer (delivery backpressure) stops reading and memory stays flat.
  * Batches, not single lines, because each step of an async iterator costs a few promise hops: per chunk
  * that is noise, per line it was a large share of the target's CPU time.
+ *
+ * Linear in the input: each chunk is searched for newlines once, and a line that spans chunks is kept as
+ * a list of pieces joined once at its end (appending to one string and searching it again from the start
+ * made a 100 MB line take a minute). A line over `maxLineBytes` is an InputError, not an out-of-memory.
  */
-export async function* readLineBatches(input: Readable): AsyncGenerator<{ firstLine: number; lines: string[] }> {
+export async function* readLineBatches(
+  input: AsyncIterable<Buffer | string>,
+  opts: LineReadOptions = {},
+): AsyncGenerator<{ firstLine: number; lines: string[] }> {
+  const maxBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const decoder = new StringDecoder('utf8');
-  let pending = '';
+  /** The start of a line that began in an earlier chunk, as pieces, and its length in bytes so far. */
+  let pieces: string[] = [];
+  let pieceBytes = 0;
   let lineNo = 0;
+  const tooLong = (): never => {
+    throw new InputError(
+      lineNo + 1,
+      `line is longer than ${maxBytes} bytes${opts.limitName ? ` (setting ${opts.limitName})` : ''}; nothing after it was read`,
+    );
+  };
   for await (const chunk of input) {
-    pending += typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
+    const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
     const lines: string[] = [];
     let start = 0;
     let nl: number;
-    while ((nl = pending.indexOf('\n', start)) !== -1) {
-      const end = nl > start && pending.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      lines.push(pending.slice(start, end));
+    while ((nl = text.indexOf('\n', start)) !== -1) {
+      let line = text.slice(start, nl);
+      if (pieces.length > 0) {
+        pieces.push(line);
+        line = pieces.join('');
+        pieces = [];
+        pieceBytes = 0;
+        if (Buffer.byteLength(line) > maxBytes) tooLong();
+      } else if (line.length > maxBytes / 3 && Buffer.byteLength(line) > maxBytes) tooLong();
+      lines.push(line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line);
+      lineNo++;
       start = nl + 1;
     }
-    pending = pending.slice(start);
-    if (lines.length > 0) {
-      yield { firstLine: lineNo + 1, lines };
-      lineNo += lines.length;
+    if (start < text.length) {
+      const rest = text.slice(start);
+      pieces.push(rest);
+      pieceBytes += Buffer.byteLength(rest);
+      if (pieceBytes > maxBytes) tooLong();
     }
+    if (lines.length > 0) yield { firstLine: lineNo - lines.length + 1, lines };
   }
-  pending += decoder.end();
-  if (pending.length > 0) yield { firstLine: lineNo + 1, lines: [pending.endsWith('\r') ? pending.slice(0, -1) : pending] };
+  const tail = pieces.join('') + decoder.end();
+  if (tail.length > 0) {
+    if (Buffer.byteLength(tail) > maxBytes) tooLong();
+    yield { firstLine: lineNo + 1, lines: [tail.endsWith('\r') ? tail.slice(0, -1) : tail] };
+  }
 }
 
 /** Singer lines one at a time, with their 1-based line numbers. */
@@ -88,10 +127,31 @@ export function decodeMessage(line: number, text: string, onUnknown: UnknownMess
     case 'ACTIVATE_VERSION':
       if (stream === undefined) throw new InputError(line, 'ACTIVATE_VERSION has no "stream"');
       return msg as unknown as SingerMessage;
+    case 'BATCH':
+      return decodeBatch(line, msg, stream);
     default:
       onUnknown(line, type);
       return undefined;
   }
+}
+
+/** A Meltano SDK BATCH message: `encoding` {format, compression} and a `manifest` of file URLs. */
+function decodeBatch(line: number, msg: Record<string, unknown>, stream: string | undefined): SingerMessage {
+  if (stream === undefined) throw new InputError(line, 'BATCH has no "stream"');
+  const encoding = msg.encoding as { format?: unknown; compression?: unknown } | null | undefined;
+  if (encoding === null || typeof encoding !== 'object' || typeof encoding.format !== 'string') {
+    throw new InputError(line, 'BATCH has no "encoding" with a "format"', stream);
+  }
+  if (encoding.compression !== undefined && encoding.compression !== null && typeof encoding.compression !== 'string') {
+    throw new InputError(line, 'BATCH "encoding.compression" must be text', stream);
+  }
+  if (!isStringArray(msg.manifest)) throw new InputError(line, 'BATCH "manifest" must be a list of file URLs', stream);
+  return {
+    type: 'BATCH',
+    stream,
+    encoding: { format: encoding.format, compression: (encoding.compression as string | null | undefined) ?? undefined },
+    manifest: msg.manifest,
+  };
 }
 
 function isStringArray(v: unknown): v is string[] {

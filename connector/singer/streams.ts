@@ -11,8 +11,17 @@ export interface StreamInfo {
   name: string;
   keyProperties: string[];
   bookmarkProperties: string[];
-  /** Violations of the stream's schema, or [] when the record is valid. */
+  /** The SCHEMA message's schema, as sent. */
+  schema: JsonObject;
+  /** Violations of the stream's schema as texts, or [] when the record is valid. */
   validate(record: JsonObject): string[];
+  /** The same, each with the top-level column it is in (undefined: the record as a whole). */
+  violations(record: JsonObject): Violation[];
+}
+
+export interface Violation {
+  column: string | undefined;
+  text: string;
 }
 
 // Real taps send draft-04 schemas, `multipleOf: 0.01` numerics and date-times with or without offsets.
@@ -25,11 +34,14 @@ export class StreamRegistry {
   constructor(private readonly validateRecords: boolean) {}
 
   register(message: SchemaMessage, line: number): StreamInfo {
+    const violations = this.validateRecords ? compileValidator(message, line) : () => [];
     const info: StreamInfo = {
       name: message.stream,
       keyProperties: message.key_properties ?? [],
       bookmarkProperties: message.bookmark_properties ?? [],
-      validate: this.validateRecords ? compileValidator(message, line) : () => [],
+      schema: message.schema,
+      violations,
+      validate: (record) => violations(record).map((v) => v.text),
     };
     this.streams.set(message.stream, info);
     return info;
@@ -43,7 +55,7 @@ export class StreamRegistry {
 // Some taps repeat the same SCHEMA before every batch: compile each distinct schema once.
 const compiledBySchemaText = new Map<string, ValidateFunction>();
 
-function compileValidator(message: SchemaMessage, line: number): (record: JsonObject) => string[] {
+function compileValidator(message: SchemaMessage, line: number): (record: JsonObject) => Violation[] {
   const text = stringifyExact(message.schema);
   let validate = compiledBySchemaText.get(text);
   if (!validate) {
@@ -58,8 +70,19 @@ function compileValidator(message: SchemaMessage, line: number): (record: JsonOb
   return (record) => {
     // ajv knows no bigint; a number copy is exact enough for type checks and only made when needed.
     const ok = fn(record) || (hasBigInt(record) && fn(bigIntsAsNumbers(record)));
-    return ok ? [] : (fn.errors ?? []).map(describeViolation);
+    return ok ? [] : (fn.errors ?? []).map((e) => ({ column: columnOf(e), text: describeViolation(e) }));
   };
+}
+
+/** The top-level column an error is in: the first step of its path, or the property a root keyword names. */
+function columnOf(e: ErrorObject): string | undefined {
+  if (e.instancePath) {
+    const first = e.instancePath.slice(1).split('/')[0]!;
+    return first.replace(/~1/g, '/').replace(/~0/g, '~');
+  }
+  if (e.keyword === 'required') return (e.params as { missingProperty: string }).missingProperty;
+  if (e.keyword === 'additionalProperties') return (e.params as { additionalProperty: string }).additionalProperty;
+  return undefined;
 }
 
 function describeViolation(e: ErrorObject): string {

@@ -21,7 +21,7 @@ export interface SiroClientOptions {
 
 export interface SiroRequest {
   method: 'GET' | 'PUT' | 'POST';
-  /** An API path such as SIRO_PATHS.engagementBatch; joined onto the base URL's own path. */
+  /** An API path such as an object's batch path (objects.ts); joined onto the base URL's own path. */
   path: string;
   /** JSON text (serialised once by the caller, reused across retries). */
   body?: string;

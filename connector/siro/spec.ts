@@ -10,7 +10,9 @@ import { specDir } from '../core/paths.js';
  * sending, and the sandbox validates request bodies against it.
  */
 
-export type SiroObject = 'engagement' | 'opportunity';
+// Siro's objects (their endpoints and request schemas) are in objects.ts; ledger/ and commands/preview.ts
+// still import the type from here.
+export type { SiroObject } from './objects.js';
 
 /** An OpenAPI 3.0 schema object, as far as this project reads it. */
 export interface OpenApiSchema {
@@ -24,11 +26,8 @@ export interface OpenApiSchema {
   description?: string;
 }
 
+/** Siro's endpoints that are not an object's sync endpoints (those are in objects.ts). */
 export const SIRO_PATHS = {
-  engagement: '/v1/integrations/sync/engagements',
-  engagementBatch: '/v1/integrations/sync/batch/engagements',
-  opportunity: '/v1/integrations/sync/opportunities',
-  opportunityBatch: '/v1/integrations/sync/batch/opportunities',
   softDeleteRemoved: '/v1/integrations/sync/engagements/soft-delete-removed',
   callerIdentity: '/v1/core/auth/caller-identity',
 } as const;
@@ -46,11 +45,6 @@ export function requestSchemaFor(path: string, method: string): OpenApiSchema {
   const schema = op?.requestBody?.content['application/json']?.schema;
   if (!schema) throw new Error(`Siro spec has no request body for ${method.toUpperCase()} ${path}`);
   return schema;
-}
-
-/** The request schema of one Siro object (the single-item sync endpoint's body). */
-export function objectSchema(object: SiroObject): OpenApiSchema {
-  return requestSchemaFor(object === 'engagement' ? SIRO_PATHS.engagement : SIRO_PATHS.opportunity, 'put');
 }
 
 /** A validation issue in the shape Siro answers with (zod's). */
@@ -110,11 +104,6 @@ function toIssue(e: ErrorObject): SiroIssue {
     default:
       return { code: 'custom', path, message: e.message ?? e.keyword };
   }
-}
-
-/** Validates one payload of a Siro object before it is sent. */
-export function payloadValidator(object: SiroObject): (payload: unknown) => SiroIssue[] {
-  return validatorFor(objectSchema(object));
 }
 
 export function formatIssues(issues: SiroIssue[]): string[] {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bisect } from '../../connector/delivery/batch-sender.js';
 import { Batcher, itemsOf, type Batch, type Entry } from '../../connector/delivery/batcher.js';
 import type { OutboundItem } from '../../connector/delivery/sink.js';
 
@@ -156,5 +157,13 @@ describe('Batcher', () => {
     }
     expect(batcher.trackedIds).toBe(0);
     expect(lastSent).toEqual(lastPushed);
+  });
+});
+
+describe('bisect', () => {
+  it('splits into two halves that keep every item once, in order', () => {
+    expect(bisect([1, 2, 3, 4, 5])).toEqual([[1, 2, 3], [4, 5]]);
+    expect(bisect([1, 2])).toEqual([[1], [2]]);
+    expect(bisect([1])).toEqual([[1], []]);
   });
 });

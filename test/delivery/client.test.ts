@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SiroClient, SiroTransportError, joinUrl, redactor } from '../../connector/siro/client.js';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import { DEFAULT_SANDBOX_TOKEN, startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import { SIRO_OBJECTS } from '../../connector/siro/objects.js';
 import { SIRO_PATHS } from '../../connector/siro/spec.js';
 
-const TOKEN = 'sandbox-token';
+const TOKEN = DEFAULT_SANDBOX_TOKEN.token;
 
 describe('joinUrl', () => {
   it('keeps the base URL path prefix, with or without a trailing slash', () => {
-    expect(joinUrl('https://functions.siro.ai/api-externalApi', SIRO_PATHS.engagementBatch)).toEqual({
+    expect(joinUrl('https://functions.siro.ai/api-externalApi', SIRO_OBJECTS.engagement.paths.batch)).toEqual({
       origin: 'https://functions.siro.ai',
       path: '/api-externalApi/v1/integrations/sync/batch/engagements',
     });
@@ -36,7 +37,7 @@ describe('SiroClient against the sandbox', () => {
     const who = await client.request({ method: 'GET', path: SIRO_PATHS.callerIdentity });
     expect(who.status).toBe(200);
     expect(who.body).toMatchObject({ tokenName: 'sandbox', organizationId: 'org-sandbox' });
-    const put = await client.request({ method: 'PUT', path: SIRO_PATHS.engagementBatch, body: JSON.stringify([{ externalId: 'c1' }]) });
+    const put = await client.request({ method: 'PUT', path: SIRO_OBJECTS.engagement.paths.batch, body: JSON.stringify([{ externalId: 'c1' }]) });
     expect(put.status).toBe(200);
     expect((put.body as { data: { externalId: string }[] }).data[0]!.externalId).toBe('c1');
     expect(put.durationMs).toBeGreaterThan(0);
@@ -56,7 +57,7 @@ describe('SiroClient against the sandbox', () => {
 
     sb.setFaults({ dropRate: 1 });
     const valid = new SiroClient({ baseUrl: sb.url, apiToken: TOKEN, userAgent: 'test/1', requestTimeoutMs: 1000 });
-    const dropped = await valid.request({ method: 'PUT', path: SIRO_PATHS.engagementBatch, body: '[]' }).catch((e: unknown) => e);
+    const dropped = await valid.request({ method: 'PUT', path: SIRO_OBJECTS.engagement.paths.batch, body: '[]' }).catch((e: unknown) => e);
     expect(dropped).toBeInstanceOf(SiroTransportError);
     expect((dropped as SiroTransportError).kind).toBe('network');
     expect((dropped as Error).message).toMatch(/^connection failed: /);

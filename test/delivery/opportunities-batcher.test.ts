@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Batcher, itemsOf, type Batch } from '../../connector/delivery/batcher.js';
 import type { OutboundItem } from '../../connector/delivery/sink.js';
-import { referencedOpportunity } from '../../connector/delivery/siro-sink.js';
+import { dependentBatchers } from '../../connector/delivery/dependencies.js';
+import { SIRO_OBJECTS, referencedOpportunity } from '../../connector/siro/objects.js';
 
 /**
  * The batcher's parking (what the sink uses to hold an engagement back until the opportunity it references
@@ -142,7 +143,22 @@ describe('Batcher parking (engagements waiting for their opportunity)', () => {
   });
 });
 
-describe('referencedOpportunity', () => {
+describe("the engagement's dependency on its opportunity", () => {
+  it('is declared in the object registry and wired between the batchers', () => {
+    expect(SIRO_OBJECTS.engagement.dependsOn).toEqual({ object: 'opportunity', reference: referencedOpportunity });
+    expect(SIRO_OBJECTS.opportunity.dependsOn).toBeUndefined();
+    const ready: Batch[] = [];
+    const batchers = dependentBatchers((object, wiring) => new Batcher({ object, batchSize: 10, lingerMs: 60_000, onReady: (b) => ready.push(b), ...wiring }));
+    batchers.opportunity.add({ ...engagementItem('X'), object: 'opportunity' });
+    batchers.engagement.add(engagementItem('E', 'X'));
+    expect(batchers.engagement.parkedCount).toBe(1);
+    batchers.opportunity.flush();
+    batchers.opportunity.finish(ready[0]!.entries[0]!);
+    expect(batchers.engagement.parkedCount).toBe(0);
+    expect(batchers.engagement.openCount).toBe(1);
+    for (const b of Object.values(batchers)) b.stop();
+  });
+
   it('reads opportunity.externalId and nothing else', () => {
     expect(referencedOpportunity({ externalId: 'e', opportunity: { externalId: 'D-9', amount: 3 } })).toBe('D-9');
     expect(referencedOpportunity({ externalId: 'e' })).toBeUndefined();

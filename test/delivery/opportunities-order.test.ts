@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { OutboundItem } from '../../connector/delivery/sink.js';
 import type { Sandbox, SandboxObjectRecord } from '../../connector/sandbox/server.js';
-import { engagement, harness, item, opportunity, pushAll, sandboxPerFile } from './support.js';
+import { engagement, opportunity } from '../support/siro-payloads.js';
+import { harness, item, pushAll, sandboxPerFile } from './support.js';
 
 /**
  * Opportunities before the engagements that reference them: an engagement whose `opportunity.externalId`

@@ -8,7 +8,8 @@ import { LedgerStore } from '../../connector/ledger/store.js';
 import type { Logger } from '../../connector/core/log.js';
 import type { Sandbox } from '../../connector/sandbox/server.js';
 import { tempDir } from '../support/cli.js';
-import { contents, harness, item, opportunity, pushAll, sandboxPerFile, TOKEN } from './support.js';
+import { opportunity } from '../support/siro-payloads.js';
+import { contents, harness, item, pushAll, sandboxPerFile, TOKEN } from './support.js';
 
 /**
  * Opportunity items get the same delivery guarantees as engagements: the batch and single opportunity

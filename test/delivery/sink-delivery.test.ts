@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../connector/sandbox/server.js';
-import { badEngagement, contents, engagement, harness, item, opportunity, pushAll, sandboxPerFile } from './support.js';
+import { badEngagement, engagement, opportunity } from '../support/siro-payloads.js';
+import { contents, harness, item, pushAll, sandboxPerFile } from './support.js';
 
 let sb: Sandbox;
 sandboxPerFile((s) => (sb = s));

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SinkClosedError } from '../../connector/delivery/siro-sink.js';
 import { FatalApiError } from '../../connector/core/errors.js';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
-import { engagement, harness, item, pushAll } from './support.js';
+import { DEFAULT_SANDBOX_TOKEN, startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import { engagement } from '../support/siro-payloads.js';
+import { harness, item, pushAll } from './support.js';
 
 const SECRET = 'tok-3f9a1c7e5b2d4e6f8a0b';
 
@@ -10,7 +11,7 @@ let sb: Sandbox;
 beforeAll(async () => {
   sb = await startSandbox({
     tokens: [
-      { token: 'sandbox-token', tokenName: 'sandbox', organizationId: 'org-sandbox' },
+      DEFAULT_SANDBOX_TOKEN,
       { token: SECRET, tokenName: 'no rights', organizationId: 'org-sandbox', forbidden: true },
     ],
   });

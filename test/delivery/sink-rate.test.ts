@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
-import { contents, engagement, harness, item, pushAll } from './support.js';
+import { engagement } from '../support/siro-payloads.js';
+import { contents, harness, item, pushAll } from './support.js';
 
 let sb: Sandbox;
 beforeAll(async () => {

@@ -1,12 +1,12 @@
 import { createSiroSink, type RequestInfo, type SiroSinkOptions } from '../../connector/delivery/siro-sink.js';
 import type { OutboundItem, Outcome, Sink } from '../../connector/delivery/sink.js';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
-import type { SiroObject } from '../../connector/siro/spec.js';
+import { DEFAULT_SANDBOX_TOKEN, startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import type { SiroObject } from '../../connector/siro/objects.js';
 
 /** Helpers for the delivery tests: real sinks against a real sandbox over HTTP on 127.0.0.1. */
 
-export const TOKEN = 'sandbox-token';
+export const TOKEN = DEFAULT_SANDBOX_TOKEN.token;
 
 /** One sandbox per test file, without a rate limit and emptied before each test; `use` receives it. */
 export function sandboxPerFile(use: (sandbox: Sandbox) => void): void {
@@ -20,26 +20,6 @@ export function sandboxPerFile(use: (sandbox: Sandbox) => void): void {
     sb.setFaults({ rateLimitPerMinute: 0 });
     sb.reset();
   });
-}
-
-export function engagement(externalId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    externalId,
-    subject: `Visit ${externalId}`,
-    direction: 'OUTBOUND',
-    startTime: '2026-03-04T19:00:00.000Z',
-    account: { externalId: `acc-${externalId}`, name: 'Acme', addresses: [{ country: 'US', street: '1 Main St', city: 'Austin', state: 'TX', zip: '78701' }] },
-    ...extra,
-  };
-}
-
-export function opportunity(externalId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { externalId, name: `Deal ${externalId}`, amount: 1200, disposition: 'OPEN', ...extra };
-}
-
-/** An engagement Siro refuses: an address without its zip. */
-export function badEngagement(externalId: string): Record<string, unknown> {
-  return engagement(externalId, { account: { externalId: 'acc-bad', addresses: [{ country: 'US', street: '1 Main St', city: 'Austin', state: 'TX' }] } });
 }
 
 let nextSeq = 0;

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, runTargetCli, stateLines, tempDir } from '../support/cli.js';
@@ -43,7 +43,8 @@ describe('dry run from the command line', () => {
       engagementType: { name: 'Discovery', activityType: 'CALL' },
       account: { externalId: 'A-100', addresses: [{ street: '12 Oak St', city: 'Austin', state: 'TX', zip: '78701', country: 'US' }] },
     });
-    expect(readFileSync(join(dir, 'state.json'), 'utf8')).toBe(r.stdout.split('\n')[1] + '\n');
+    // A dry run never moves the bookmark: state_file is for real runs only.
+    expect(existsSync(join(dir, 'state.json'))).toBe(false);
     expect(r.stderr).toMatch(/public-calls\s+8\s+8\s+8\s+0\s+0/);
   });
 
@@ -83,10 +84,10 @@ describe('dry run from the command line', () => {
     expect(stateLines(r.stdout)).toHaveLength(1);
   });
 
-  it('warns about unknown message types and unmapped streams once, and counts the skipped records', async () => {
-    const t = targetConfig({ dry_run: true });
+  it('warns about unknown message types and streams skipped on purpose once, and counts the skipped records', async () => {
+    const t = targetConfig({ dry_run: true, skip_streams: ['public-orders'] });
     const input = [
-      '{"type": "BATCH", "stream": "x"}',
+      '{"type": "DEBUG_DUMP", "stream": "x"}',
       '',
       '{"type": "SCHEMA", "stream": "public-orders", "key_properties": ["id"], "schema": {"type": "object", "properties": {"id": {"type": "integer"}}}}',
       '{"type": "RECORD", "stream": "public-orders", "record": {"id": 1}}',
@@ -96,8 +97,8 @@ describe('dry run from the command line', () => {
     const r = await runTargetCli(['--config', t.config, '--dry-run'], { input, env: { TARGET_SIRO_LOG_LEVEL: 'info' } });
     expect(r.code).toBe(0);
     expect(stateLines(r.stdout)).toEqual([{ orders: 2 }]);
-    expect(r.stderr).toMatch(/unknown Singer message type \\?"BATCH\\?" ignored/);
-    expect(r.stderr.match(/no mapping names stream/g)).toHaveLength(1);
+    expect(r.stderr).toMatch(/unknown Singer message type \\?"DEBUG_DUMP\\?" ignored/);
+    expect(r.stderr.match(/stream \\?"public-orders\\?" is in skip_streams/g)).toHaveLength(1);
     expect(r.stderr).toMatch(/public-orders\s+2\s+0\s+0\s+0\s+2/);
   });
 

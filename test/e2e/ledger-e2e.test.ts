@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../connector/ledger/fingerprint.js';
 import { LedgerStore } from '../../connector/ledger/store.js';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import { DEFAULT_SANDBOX_TOKEN, startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
 import { runTargetCli, startCli, stateLines, targetBin } from '../support/cli.js';
 import { callsInput, positionOf } from '../support/singer-gen.js';
 import { targetConfig } from '../support/target-config.js';
@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterAll(() => sandbox.close());
 beforeEach(() => sandbox.reset());
 
-const settings = () => ({ api_token: 'sandbox-token', base_url: sandbox.url, batch_size: 20 });
+const settings = () => ({ api_token: DEFAULT_SANDBOX_TOKEN.token, base_url: sandbox.url, batch_size: 20 });
 
 describe('ledger across runs (CLI)', () => {
   it('a second identical run sends no request; one changed row sends one item', async () => {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMappings } from '../../connector/mapping/index.js';
-import { startSandbox, type Sandbox, type SandboxObjectRecord } from '../../connector/sandbox/server.js';
+import { DEFAULT_SANDBOX_TOKEN, startSandbox, type Sandbox, type SandboxObjectRecord } from '../../connector/sandbox/server.js';
 import { parseExact, stringifyExact } from '../../connector/singer/exact-json.js';
 import { repoRoot, startCli, tapBin, targetBin, tempDir, writeJson, type CliResult } from '../support/cli.js';
 import { startPostgres } from '../support/postgres.js';
@@ -120,7 +120,7 @@ function workspace(): Workspace {
   });
   const target = targetConfig(
     {
-      api_token: 'sandbox-token',
+      api_token: DEFAULT_SANDBOX_TOKEN.token,
       base_url: sandbox.url,
       mappings: MAPPING,
       state_file: join(dir, 'state.json'),

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadMappings } from '../../connector/mapping/index.js';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import { DEFAULT_SANDBOX_TOKEN, startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
 import { parseExact, stringifyExact } from '../../connector/singer/exact-json.js';
 import { childEnv, runPipeline, tapBin, type PipelineOptions, type PipelineResult } from '../../demo/pipeline.js';
 import { generateSample, type SampleSize } from '../../demo/sample-data.js';
@@ -62,7 +62,7 @@ function workspace(tap: Record<string, unknown>, target: Record<string, unknown>
   writeFileSync(stateFile, '');
   const tapConfig = writeJson(join(dir, 'tap.json'), { connection: databaseUrl, ...tap });
   const targetConfig = writeJson(join(dir, 'config.json'), {
-    api_token: 'sandbox-token',
+    api_token: DEFAULT_SANDBOX_TOKEN.token,
     base_url: sandbox.url,
     mappings: DEFAULT_MAPPING,
     state_file: stateFile,

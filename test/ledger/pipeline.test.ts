@@ -1,3 +1,4 @@
+import { withDefaultCallColumns } from '../support/singer-gen.js';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,14 +38,14 @@ const schema = {
   key_properties: ['id'],
   schema: {
     type: 'object',
-    properties: {
+    properties: withDefaultCallColumns({
       id: { type: 'integer' },
       call_type: { type: ['string', 'null'] },
       account_name: { type: ['string', 'null'] },
       notes: { type: ['string', 'null'] },
       direction: { type: ['string', 'null'] },
       started_at: { type: ['string', 'null'], format: 'date-time' },
-    },
+    }),
   },
 };
 

@@ -67,8 +67,8 @@ describe('rejects list', () => {
     const text = await rejectsList(settings, { format: 'text' });
     expect(text).toMatch(/^3 rejected row\(s\) in the ledger \(SQLite .*ledger-\d+\.sqlite\):/);
     expect(text).toContain('engagement bad-1 (stream calls)');
-    expect(text).toMatch(/bad-1 .* 422 \[retried next run\]: .*direction/);
-    expect(text).toMatch(/ok-1 .* \[fix the source row\]: mapping: startTime is not a date/);
+    expect(text).toMatch(/bad-1 .* 422 \[Siro refused it: resent at the next run or by rejects retry; .*\]: .*direction/);
+    expect(text).toMatch(/ok-1 .* \[the mapping refused it: fix the mapping, then rejects retry \(or the next run\) maps it again\]: mapping: startTime is not a date/);
 
     const json = JSON.parse(await rejectsList(settings, { format: 'json', stream: 'meetings' }));
     expect(json).toEqual({
@@ -82,7 +82,9 @@ describe('rejects list', () => {
           status: 400,
           reason: 'opportunity not found',
           runId: 'earlier',
+          stage: null,
           retriable: true,
+          hint: expect.stringMatching(/^Siro refused it/),
           acknowledgedBefore: false,
           payload: payloadOf({ id: 'late-1' }),
         },
@@ -105,7 +107,7 @@ describe('rejects retry', () => {
     const result = await rejectsRetry(settings, { log });
     expect(result).toMatchObject({ retried: 2, accepted: 1, stillRejected: 1, withoutPayload: 1 });
     expect(result.text).toContain('retried 2 rejected row(s): 1 accepted, 1 still rejected');
-    expect(result.text).toContain('1 row(s) were refused before delivery');
+    expect(result.text).toContain('1 row(s) cannot be retried from the ledger');
     expect(sandbox.engagements().find((e) => e.externalId === 'late-1')?.body).toEqual(payloadOf({ id: 'late-1' }));
 
     const store = await LedgerStore.open({ path: settings.ledger_path });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { faultsFromCliOptions, runSandboxCommand, sandboxFaultOptions } from '../../connector/commands/sandbox.js';
-import { startSandbox } from '../../connector/sandbox/server.js';
+import { DEFAULT_SANDBOX_TOKEN, startSandbox } from '../../connector/sandbox/server.js';
 import { ConfigError } from '../../connector/core/errors.js';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -43,8 +43,8 @@ describe('target-siro sandbox command', () => {
     const cli = startCli(['--port', '0']);
     const url = await cli.url;
     expect(cli.stderr()).toContain('accepts token(s): 1');
-    expect(cli.stderr()).toContain('token: sandbox-token');
-    const r = await fetch(`${url}/v1/core/auth/caller-identity`, { headers: { authorization: 'Bearer sandbox-token' } });
+    expect(cli.stderr()).toContain(`token: ${DEFAULT_SANDBOX_TOKEN.token}`);
+    const r = await fetch(`${url}/v1/core/auth/caller-identity`, { headers: { authorization: `Bearer ${DEFAULT_SANDBOX_TOKEN.token}` } });
     expect(r.status).toBe(200);
     const done = exited(cli.child);
     cli.child.kill('SIGTERM');
@@ -62,7 +62,7 @@ describe('target-siro sandbox command', () => {
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-    expect((await put('sandbox-token', [{ externalId: 'a' }])).status).toBe(401);
+    expect((await put(DEFAULT_SANDBOX_TOKEN.token, [{ externalId: 'a' }])).status).toBe(401);
     expect((await put(secret, [{ externalId: 'a' }, { externalId: 'b' }])).status).toBe(413);
     // Two requests a minute: the 413 took the first slot (the 401 took none).
     expect((await put(secret, [{ externalId: 'a' }])).status).toBe(200);
@@ -72,7 +72,7 @@ describe('target-siro sandbox command', () => {
     expect(await done).toBe(0);
     expect(cli.stderr()).toContain('accepts token(s): 1');
     expect(cli.stderr()).not.toContain(secret);
-    expect(cli.stderr()).not.toContain('sandbox-token');
+    expect(cli.stderr()).not.toContain(DEFAULT_SANDBOX_TOKEN.token);
   });
 
   it('turns CLI option values into checked fault settings', () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import { DEFAULT_SANDBOX_TOKEN, startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
 import { openApi, validatorFor, type OpenApiSchema } from '../../connector/siro/spec.js';
-import { PATHS, call, engagement } from './http.js';
+import { engagement } from '../support/siro-payloads.js';
+import { PATHS, call } from './http.js';
 
 /** The 200 response schema the spec publishes for a path, to check the sandbox answers in Siro's shape. */
 function responseValidator(path: string, method: string): (body: unknown) => unknown[] {
@@ -23,7 +24,7 @@ let sb: Sandbox;
 beforeAll(async () => {
   sb = await startSandbox({
     tokens: [
-      { token: 'sandbox-token', tokenName: 'sandbox', organizationId: 'org-sandbox' },
+      DEFAULT_SANDBOX_TOKEN,
       { token: 'read-only-token', tokenName: 'read only', organizationId: 'org-sandbox', forbidden: true },
       { token: 'other-org-token', tokenName: 'other', organizationId: 'org-2', tokenId: 'tok_other' },
     ],

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
-import { PATHS, call, engagement } from './http.js';
+import { engagement } from '../support/siro-payloads.js';
+import { PATHS, TOKEN, call } from './http.js';
 
 let sb: Sandbox;
 beforeAll(async () => {
@@ -68,7 +69,7 @@ describe('/_sandbox endpoints (no auth)', () => {
       const r = await request(`${other.url}${PATHS.engagement}`, {
         method: 'PUT',
         dispatcher: agent,
-        headers: { authorization: 'Bearer sandbox-token', 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify(engagement(`k${i}`)),
       });
       expect(r.statusCode).toBe(200);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
-import { PATHS, call, engagement } from './http.js';
+import { engagement } from '../support/siro-payloads.js';
+import { PATHS, call } from './http.js';
 
 let sb: Sandbox;
 

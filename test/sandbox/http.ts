@@ -1,8 +1,8 @@
-import type { Sandbox } from '../../connector/sandbox/server.js';
+import { DEFAULT_SANDBOX_TOKEN, type Sandbox } from '../../connector/sandbox/server.js';
 
 /** Real HTTP calls to a sandbox on 127.0.0.1 (no stubs). */
 
-export const TOKEN = 'sandbox-token';
+export const TOKEN = DEFAULT_SANDBOX_TOKEN.token;
 
 export interface Answer {
   status: number;
@@ -40,15 +40,3 @@ export const PATHS = {
   softDelete: '/v1/integrations/sync/engagements/soft-delete-removed',
   identity: '/v1/core/auth/caller-identity',
 };
-
-export function engagement(externalId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    externalId,
-    subject: `Visit ${externalId}`,
-    direction: 'OUTBOUND',
-    startTime: '2026-03-04T19:00:00.000Z',
-    engagementType: { name: 'Site visit', activityType: 'APPOINTMENT' },
-    engagementUsers: [{ externalId: 'u1', email: 'rep@example.com' }],
-    ...extra,
-  };
-}

@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlidingWindowRateLimiter } from '../../connector/sandbox/rate-limit.js';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
-import { PATHS, call, engagement } from './http.js';
+import { DEFAULT_SANDBOX_TOKEN, startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import { engagement } from '../support/siro-payloads.js';
+import { PATHS, call } from './http.js';
 
 describe('rate limit over HTTP', () => {
   let sb: Sandbox;
   beforeAll(async () => {
     sb = await startSandbox({
       tokens: [
-        { token: 'sandbox-token', tokenName: 'sandbox', organizationId: 'org-sandbox' },
+        DEFAULT_SANDBOX_TOKEN,
         { token: 'second-token', tokenName: 'second', organizationId: 'org-sandbox' },
       ],
       faults: { rateLimitPerMinute: 3 },

@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../connector/core/errors.js';
-import { readLines, readMessages } from '../../connector/singer/reader.js';
+import { readLineBatches, readLines, readMessages } from '../../connector/singer/reader.js';
 import type { InputMessage } from '../../connector/singer/messages.js';
 
-async function collect(text: string | Buffer[], onUnknown = (_l: number, _t: string) => {}): Promise<InputMessage[]> {
+async function collect(text: string | (Buffer | string)[], onUnknown = (_l: number, _t: string) => {}): Promise<InputMessage[]> {
   const out: InputMessage[] = [];
   for await (const m of readMessages(Readable.from(typeof text === 'string' ? [text] : text), onUnknown)) out.push(m);
   return out;
@@ -26,8 +26,8 @@ describe('reader', () => {
 
   it('reports unknown message types and goes on', async () => {
     const seen: [number, string][] = [];
-    const msgs = await collect('{"type":"BATCH"}\n{"type":"STATE","value":{}}\n', (l, t) => seen.push([l, t]));
-    expect(seen).toEqual([[1, 'BATCH']]);
+    const msgs = await collect('{"type":"DEBUG_DUMP"}\n{"type":"STATE","value":{}}\n', (l, t) => seen.push([l, t]));
+    expect(seen).toEqual([[1, 'DEBUG_DUMP']]);
     expect(msgs).toHaveLength(1);
   });
 
@@ -37,6 +37,8 @@ describe('reader', () => {
     ['[1,2]', /input line 2: a Singer message must be a JSON object/],
     ['{"type":"RECORD","stream":"calls"}', /input line 2 \(stream "calls"\): RECORD has no "record" object/],
     ['{"type":"SCHEMA","stream":"calls","schema":{},"key_properties":"id"}', /key_properties/],
+    ['{"type":"BATCH","stream":"calls","encoding":{"format":"jsonl"}}', /input line 2 \(stream "calls"\): BATCH "manifest" must be a list/],
+    ['{"type":"BATCH","stream":"calls","manifest":[]}', /BATCH has no "encoding"/],
   ])('stops on %s with the line number', async (bad, message) => {
     const err = await collect(`{"type":"STATE","value":1}\n${bad}\n`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
@@ -64,5 +66,25 @@ describe('reader', () => {
     let n = 0;
     for await (const _ of readLines(source)) if (++n === 10) break;
     expect(produced).toBeLessThan(1000);
+  });
+
+  it('reads one very long line in time linear in its size, split over many chunks', async () => {
+    const size = 30 * 1024 * 1024;
+    const record = `{"type":"STATE","value":"${'x'.repeat(size)}"}\n`;
+    const chunks: string[] = [];
+    for (let i = 0; i < record.length; i += 65_536) chunks.push(record.slice(i, i + 65_536));
+    const started = performance.now();
+    const msgs = await collect(chunks);
+    expect((msgs[0]!.message as { value: string }).value).toHaveLength(size);
+    // Quadratic splitting took many seconds for this; linear takes well under one.
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('stops on a line longer than the limit, naming the line and the setting', async () => {
+    const text = '{"type":"STATE","value":1}\n' + `{"type":"STATE","value":"${'y'.repeat(5000)}"}\n`;
+    const read = async () => {
+      for await (const _ of readLineBatches(Readable.from([text.slice(0, 3000), text.slice(3000)]), { maxLineBytes: 1000, limitName: 'max_line_bytes' }));
+    };
+    await expect(read()).rejects.toThrow(/input line 2: line is longer than 1000 bytes \(setting max_line_bytes\)/);
   });
 });

@@ -4,6 +4,20 @@
  * record before it, so a test can replay "from the state" as the tap would on its next run.
  */
 
+/** Every column mappings/default.yml reads from a calls row (the run checks a mapping's columns against each SCHEMA). */
+export const DEFAULT_CALL_COLUMNS = [
+  'id', 'call_type', 'notes', 'direction', 'started_at', 'ended_at', 'timezone', 'status', 'account_id', 'account_name',
+  'street', 'city', 'state', 'zip', 'country', 'phone', 'rep_id', 'rep_email', 'rep_name', 'opportunity_id', 'amount',
+  'created_at', 'updated_at',
+];
+
+/** `properties` plus, as nullable text, every column of the default calls mapping they lack (records may leave them out). */
+export function withDefaultCallColumns(properties: Record<string, unknown>): Record<string, unknown> {
+  const all: Record<string, unknown> = { ...properties };
+  for (const c of DEFAULT_CALL_COLUMNS) all[c] ??= { type: ['null', 'string'] };
+  return all;
+}
+
 export const CALLS_SCHEMA = {
   type: 'SCHEMA',
   stream: 'public-calls',
@@ -11,7 +25,7 @@ export const CALLS_SCHEMA = {
   bookmark_properties: ['position'],
   schema: {
     type: 'object',
-    properties: {
+    properties: withDefaultCallColumns({
       id: { type: ['integer'] },
       position: { type: ['integer'] },
       call_type: { type: ['null', 'string'] },
@@ -24,7 +38,7 @@ export const CALLS_SCHEMA = {
       rep_id: { type: ['null', 'integer'] },
       rep_email: { type: ['null', 'string'] },
       updated_at: { type: ['null', 'string'], format: 'date-time' },
-    },
+    }),
   },
 };
 
