@@ -1,4 +1,28 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEFAULT_SANDBOX_TOKEN, startSandbox, type Sandbox, type SandboxFaults } from '../connector/sandbox/index.js';
+
+/**
+ * The API token of bench and soak runs: random per process, so finding it in any file a run wrote proves a
+ * leak (the sandbox's demo token would be no secret at all).
+ */
+export const BENCH_TOKEN = { ...DEFAULT_SANDBOX_TOKEN, token: `bench-secret-${randomBytes(12).toString('hex')}` };
+
+/** Files under `dir` (recursively) whose bytes contain `secret`. */
+export function filesContaining(dir: string, secret: string): string[] {
+  const found: string[] = [];
+  const needle = Buffer.from(secret);
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (readFileSync(path).includes(needle)) found.push(path);
+    }
+  };
+  walk(dir);
+  return found;
+}
 
 /** What every figure gets from the bench run. */
 export interface BenchContext {
@@ -14,7 +38,7 @@ export function progressLogger(prefix: string): (message: string) => void {
 }
 
 export async function sandboxWith(faults: SandboxFaults): Promise<Sandbox> {
-  return startSandbox({ tokens: [DEFAULT_SANDBOX_TOKEN], faults });
+  return startSandbox({ tokens: [BENCH_TOKEN], faults });
 }
 
 export const fmt = {

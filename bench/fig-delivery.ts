@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import { loadMappings } from '../connector/mapping/index.js';
-import { DEFAULT_SANDBOX_TOKEN } from '../connector/sandbox/index.js';
 import { parseExact } from '../connector/singer/exact-json.js';
 import { SIRO_OBJECTS } from '../connector/siro/objects.js';
 import { benchScript, childFailure, runChild, targetCli } from './child.js';
-import { fmt, sandboxWith, statePositionTracker, type BenchContext } from './context.js';
+import { BENCH_TOKEN, fmt, sandboxWith, statePositionTracker, type BenchContext } from './context.js';
 import { DeliveryWindow } from './delivery-window.js';
 import type { Figure } from './report.js';
 import { Dataset, STREAM } from './singer-data.js';
@@ -42,7 +41,7 @@ async function sandboxServiceMs(dataset: Dataset, requests: number): Promise<num
   const sandbox = await sandboxWith({ rateLimitPerMinute: 0 });
   try {
     const url = sandbox.url + SIRO_OBJECTS.engagement.paths.batch;
-    const headers = { authorization: `Bearer ${DEFAULT_SANDBOX_TOKEN.token}`, 'content-type': 'application/json' };
+    const headers = { authorization: `Bearer ${BENCH_TOKEN.token}`, 'content-type': 'application/json' };
     const times: number[] = [];
     for (let i = 0; i < requests + 3; i++) {
       const started = performance.now();
@@ -152,7 +151,7 @@ export async function naiveFigure(ctx: BenchContext, targetItemsPerSecond: numbe
     const run = await runChild({
       script: benchScript('naive.js'),
       args: ['--input', file, '--base-url', sandbox.url, '--mappings', defaultMappingFile],
-      env: { BENCH_SIRO_TOKEN: DEFAULT_SANDBOX_TOKEN.token },
+      env: { BENCH_SIRO_TOKEN: BENCH_TOKEN.token },
     });
     if (run.code !== 0) throw childFailure('naive baseline', run);
     const out = JSON.parse(run.stdout) as { records: number; ok: number; failed: number; ms: number };

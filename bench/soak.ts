@@ -1,15 +1,14 @@
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Sandbox, SandboxFaults, SandboxObjectRecord } from '../connector/sandbox/index.js';
-import { packageRoot, startChild, targetCli } from './child.js';
-import { fmt, progressLogger, sandboxWith } from './context.js';
-import { Expectations } from './expectations.js';
+import type { Sandbox, SandboxFaults } from '../connector/sandbox/index.js';
+import { packageRoot } from './child.js';
+import { BENCH_TOKEN, filesContaining, fmt, sandboxWith } from './context.js';
 import { machineInfo } from './machine.js';
-import { Dataset } from './singer-data.js';
-import { defaultMappingFile, hasSetting, writeTargetConfig } from './target-config.js';
-import { seededRandom } from '../connector/sandbox/faults.js';
+import { batchInput, writeBatchFiles } from './soak-batch.js';
+import { BASE_FAULTS, Leg, TARGET_SETTINGS, lastLines, runWithKills, startBursts, waitFor, type KillRuns, type LegFinal } from './soak-harness.js';
+import { hasSetting } from './target-config.js';
 
 /**
  * `npm run soak`: the no-loss promise under faults. 50,000 records (10% updates of earlier rows, 2% that
@@ -22,6 +21,15 @@ import { seededRandom } from '../connector/sandbox/faults.js';
  * state is already in the sandbox (with that record's payload or a later one of its id) or in the rejects
  * file. Checked at the end: every valid externalId holds the payload of its last record, every invalid
  * record is in the rejects file with a reason, and nothing else is in the sandbox.
+ *
+ * Two more legs, each with its own records, sandbox and checks (the machinery is bench/soak-harness.ts):
+ * - BATCH: the same kind of records as a Meltano singer-sdk tap with `batch_config` sends them (SCHEMA,
+ *   BATCH messages naming gzip and plain jsonl files in the scratch folder, a STATE after each), with the
+ *   same faults and kills; one BATCH is a single large file (25,000 records in a full soak), and the
+ *   target's peak RSS is sampled, to compare with the RECORD leg's (bench/soak-batch.ts).
+ * - SIGTERM: the sandbox answers 429 with Retry-After: 30; the target gets SIGTERM during that pause and
+ *   must exit 130 within 5 s, no state ahead; a rerun from its last state, faults cleared, delivers the rest.
+ * A full soak runs the legs one after the other; --quick (2,000 records, 2 kills) runs them at once.
  *
  *   node dist/bench/soak.js [--quick] [--records N] [--kills K] [--seed S] [--keep] [--set setting=value ...] [--out DIR]
  *
@@ -86,289 +94,363 @@ function options(): SoakOptions {
   };
 }
 
-/** Seeded draws for the kill schedule and the 429 bursts, so a soak can be replayed with --seed. */
-function random(seed: number): () => number {
-  return seededRandom(seed);
+/** States often enough that kills land between them, even in a small (quick) soak. */
+function stateEveryFor(records: number): number {
+  return Math.min(500, Math.max(20, Math.floor(records / 100)));
 }
 
-const BASE_FAULTS: SandboxFaults = {
-  latencyMs: 10,
-  jitterMs: 30,
-  errorRate: 0.1,
-  errorAfterWriteRate: 0.05,
-  dropRate: 0.03,
-  rateLimitPerMinute: 0,
-};
+/** Per-leg figures for the verdict, the stderr report and the results files. */
+interface LegReport {
+  pass: boolean;
+  /** This leg's part of the verdict line. */
+  verdict: string;
+  seconds: number;
+  counts: Record<string, number>;
+  sandbox: { requests: number; byStatus: Record<string, number>; throttled: number; bursts: number; itemWrites: number };
+  /** Peak RSS of the target over this leg's runs (VmHWM sampled every 100 ms), bytes. */
+  peakRssBytes?: number;
+  problems: string[];
+  /** Extra lines for the stderr report. */
+  report: string[];
+}
 
-/** Reads what was appended to the rejects file since the last call (the target appends synchronously). */
-class RejectsTail {
-  private offset = 0;
-  private partial = '';
-  /** Key (`id=...`) → reasons of its latest entry. */
-  readonly byKey = new Map<string, string[]>();
+function sandboxFigures(sandbox: Sandbox, bursts: number): LegReport['sandbox'] {
+  const stats = sandbox.stats();
+  return { requests: stats.requests, byStatus: stats.byStatus, throttled: stats.throttled, bursts, itemWrites: stats.itemsWritten };
+}
 
-  constructor(private readonly path: string) {}
+function requestsText(s: LegReport['sandbox']): string {
+  const by = s.byStatus;
+  return `${fmt.int(s.requests)} requests: ${by['200'] ?? 0} ok, ${by['500'] ?? 0} 500s, ${by.dropped ?? 0} dropped, ${s.throttled} 429s (${s.bursts} bursts), ${by['422'] ?? 0} 422s; ${fmt.int(s.itemWrites)} item writes`;
+}
 
-  poll(): void {
-    let size: number;
-    try {
-      size = statSync(this.path).size;
-    } catch {
-      return; // not created yet: no reject so far
-    }
-    if (size <= this.offset) return;
-    const buffer = Buffer.alloc(size - this.offset);
-    const fd = openSync(this.path, 'r');
-    try {
-      readSync(fd, buffer, 0, buffer.length, this.offset);
-    } finally {
-      closeSync(fd);
-    }
-    this.offset = size;
-    const text = this.partial + buffer.toString('utf8');
-    const lines = text.split('\n');
-    this.partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line.trim() === '') continue;
-      const entry = JSON.parse(line) as { key: string; reasons: string[] };
-      this.byKey.set(entry.key, entry.reasons);
-    }
+function finalText(leg: Leg, final: LegFinal): string {
+  return `${fmt.int(final.validIds)} valid ids expected, ${final.missing} missing, ${final.stale} not at their last payload, ${final.unexpected} unexpected; ${final.invalidRecords} invalid records, ${final.rejectsMissing} not in the rejects file; ${leg.statesSeen} states checked`;
+}
+
+const mb = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : bytes < 10 * 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MB` : fmt.mb(bytes));
+
+/** A leg is made ready (dataset, expectations, files: CPU-bound) before any leg runs, then run. */
+type PreparedLeg = () => Promise<LegReport>;
+
+/** Opens a sandbox for a leg, prepares it, and closes the sandbox once the leg has run (or failed). */
+async function withSandbox(faults: SandboxFaults, prepare: (sandbox: Sandbox) => PreparedLeg | Promise<PreparedLeg>): Promise<PreparedLeg> {
+  const sandbox = await sandboxWith(faults);
+  let run: PreparedLeg;
+  try {
+    run = await prepare(sandbox);
+  } catch (e) {
+    await sandbox.close();
+    throw e;
   }
+  return async () => {
+    try {
+      return await run();
+    } finally {
+      await sandbox.close();
+    }
+  };
 }
 
-/** One soak in its own scratch folder and sandbox, both removed afterwards (unless --keep). */
+/** Leg 1, the original soak: RECORD lines on stdin, faults, `kills` × SIGKILL, reruns from the last state. */
+function recordLeg(opts: SoakOptions, dir: string): Promise<PreparedLeg> {
+  return withSandbox({ ...BASE_FAULTS, seed: opts.seed }, (sandbox) => {
+    const leg = new Leg({
+      label: 'soak',
+      files: 'soak',
+      dir,
+      sandbox,
+      dataset: { records: opts.records, seed: opts.seed, stateEvery: stateEveryFor(opts.records), updateShare: 0.1, invalidShare: 0.02 },
+      settings: opts.settings,
+    });
+    return () => killLeg(leg, opts, (final, runs) =>
+      `${opts.records} records, ${final.delivered} delivered, ${final.rejected} rejected, ${runs.kills} kills, ${leg.statesAhead} states ahead, ${final.lost} lost`,
+    );
+  });
+}
+
+/**
+ * Leg 2: the same kind of records as a Meltano singer-sdk tap with `batch_config` sends them (SCHEMA, BATCH
+ * messages naming gzip and plain jsonl files, a STATE after each BATCH), with the same faults and kills;
+ * one BATCH is a single large file (25,000 records in a full soak), and the target's peak RSS is sampled.
+ */
+function batchLeg(opts: SoakOptions, dir: string): Promise<PreparedLeg> {
+  const seed = opts.seed + 1;
+  return withSandbox({ ...BASE_FAULTS, seed }, (sandbox) => {
+    const stateEvery = stateEveryFor(opts.records);
+    const leg = new Leg({
+      label: 'soak batch',
+      files: 'soak-batch',
+      dir,
+      sandbox,
+      dataset: { records: opts.records, seed, stateEvery, updateShare: 0.1, invalidShare: 0.02 },
+      settings: opts.settings,
+    });
+    const layout = writeBatchFiles(leg.dataset, join(dir, 'batches'), { batchSize: stateEvery, largeBatch: opts.quick ? 500 : 25_000, draw: leg.draw });
+    leg.progress(
+      `${layout.batches.length} BATCH messages, ${layout.files} files (${layout.gzipFiles} gzip, ${layout.plainFiles} plain); largest: ${fmt.int(layout.largest.records)} records, ${mb(layout.largest.jsonBytes)} of JSON, ${mb(layout.largest.fileBytes)} on disk`,
+    );
+    leg.input = (from) => batchInput(leg.dataset, layout, from, (p) => leg.note(`a run started after position ${p}, inside a BATCH: no state the tap sent names it`));
+    return async () => {
+      const report = await killLeg(leg, opts, (final, runs) =>
+        `${opts.records} records in ${layout.files} files, ${final.delivered} delivered, ${final.rejected} rejected, ${runs.kills} kills, ${leg.statesAhead} states ahead, ${final.lost} lost, peak RSS ${mb(leg.peakRssBytes)}`,
+      );
+      report.counts = {
+        ...report.counts,
+        batchMessages: layout.batches.length,
+        batchFiles: layout.files,
+        gzipFiles: layout.gzipFiles,
+        plainFiles: layout.plainFiles,
+        largestFileRecords: layout.largest.records,
+        largestFileJsonBytes: layout.largest.jsonBytes,
+        largestFileBytes: layout.largest.fileBytes,
+      };
+      report.report.push(`run peaks (VmHWM): ${leg.runPeaksBytes.map(mb).join(', ')}`);
+      return report;
+    };
+  });
+}
+
+/** Runs a leg through kills and reruns under 429 bursts, then checks the end state. */
+async function killLeg(leg: Leg, opts: SoakOptions, verdict: (final: LegFinal, runs: KillRuns) => string): Promise<LegReport> {
+  const stopBursts = startBursts(leg, opts.quick, leg.dataset.seed);
+  let runs: KillRuns;
+  let bursts: number;
+  try {
+    runs = await runWithKills(leg, opts.kills);
+  } finally {
+    bursts = stopBursts();
+  }
+  const final = leg.finalCheck();
+  const pass =
+    runs.kills === opts.kills &&
+    runs.finalExit === 0 &&
+    leg.position === leg.records &&
+    leg.statesOk &&
+    final.lost === 0 &&
+    final.unexpected === 0;
+  const sandbox = sandboxFigures(leg.sandbox, bursts);
+  return {
+    pass,
+    verdict: verdict(final, runs),
+    seconds: Math.round(runs.elapsedMs / 100) / 10,
+    counts: {
+      records: leg.records,
+      ...final,
+      kills: runs.kills,
+      runs: runs.runs,
+      statesChecked: leg.statesSeen,
+      statesAhead: leg.statesAhead,
+      ...(leg.peakRssBytes !== undefined ? { peakRssBytes: leg.peakRssBytes } : {}),
+    },
+    sandbox,
+    peakRssBytes: leg.peakRssBytes,
+    problems: leg.problems,
+    report: [
+      `${runs.runs} runs in ${fmt.s(runs.elapsedMs)}; sandbox saw ${requestsText(sandbox)}; target peak RSS ${mb(leg.peakRssBytes)}`,
+      finalText(leg, final),
+      ...(runs.finalExit !== 0 && runs.finalStderr ? [`last run's stderr: ${lastLines(runs.finalStderr, 5, '\n  ')}`] : []),
+    ],
+  };
+}
+
+/** The Retry-After of the SIGTERM leg's 429s: far longer than the exit may take. */
+const LONG_RETRY_AFTER_S = 30;
+/** The SIGTERM leg passes only if the target exits within this long after the signal. */
+const SIGTERM_EXIT_LIMIT_MS = 5000;
+const QUIET_FAULTS: SandboxFaults = { latencyMs: 10, jitterMs: 30, rateLimitPerMinute: 0 };
+
+/**
+ * Leg 3: SIGTERM while the target waits out a long Retry-After. Once it printed a state past a tenth of
+ * the records, the sandbox answers the next requests 429 with Retry-After: 30; soon after the first 429 the target gets
+ * SIGTERM and must exit 130 within 5 s with no state ahead of the sandbox. Then the faults are cleared and
+ * a rerun from its last printed state must deliver everything.
+ */
+function sigtermLeg(opts: SoakOptions, dir: string): Promise<PreparedLeg> {
+  const seed = opts.seed + 2;
+  // No more records than the other legs: a small soak (the harness's own failure test) stays small.
+  const records = Math.min(opts.records, opts.quick ? 1000 : 5000);
+  return withSandbox({ ...QUIET_FAULTS, seed }, (sandbox) => {
+    const leg = new Leg({
+      label: 'soak sigterm',
+      files: 'soak-sigterm',
+      dir,
+      sandbox,
+      dataset: { records, seed, stateEvery: 50, updateShare: 0.1, invalidShare: 0.02 },
+      settings: opts.settings,
+    });
+    return async () => {
+      const started = performance.now();
+      const concurrency = Number(opts.settings.max_concurrency ?? TARGET_SETTINGS.max_concurrency);
+      leg.progress(`run 1: input from the start; a 429 burst (Retry-After: ${LONG_RETRY_AFTER_S}) once a state past ${fmt.int(records / 10)} is printed, then SIGTERM`);
+      const first = leg.start(0);
+      let exited = false;
+      void first.done.finally(() => (exited = true)).catch(() => undefined);
+      const gone = () => exited || first.child.exitCode !== null || first.child.signalCode !== null;
+
+      // A state past the first tenth first, so the rerun starts mid-way, not from the beginning.
+      await waitFor(() => gone() || leg.position >= records / 10, 60_000);
+      const throttledBefore = sandbox.stats().throttled;
+      sandbox.setFaults({ ...QUIET_FAULTS, seed, burst429: { count: concurrency, retryAfterSeconds: LONG_RETRY_AFTER_S } });
+      const hit = await waitFor(() => gone() || sandbox.stats().throttled > throttledBefore, 30_000, 2);
+      const pausedAt = performance.now();
+      const requestsAtPause = sandbox.stats().requests;
+      // Inside the pause: let the other requests in flight come back, so the target only waits.
+      await waitFor(() => gone(), 300);
+      const requestsInPause = sandbox.stats().requests - requestsAtPause;
+      let exitMs: number | undefined;
+      let firstExit: number | null | undefined;
+      let signalled = false;
+      if (!gone()) {
+        leg.progress(`run 1: SIGTERM ${fmt.int(performance.now() - pausedAt)} ms into a ${LONG_RETRY_AFTER_S} s Retry-After pause (last state ${fmt.int(leg.position)})`);
+        const signalAt = performance.now();
+        first.child.kill('SIGTERM');
+        signalled = true;
+        // Past the limit the target is killed, so a hung target fails the leg instead of hanging the soak.
+        const limit = setTimeout(() => first.child.kill('SIGKILL'), SIGTERM_EXIT_LIMIT_MS + LONG_RETRY_AFTER_S * 1000);
+        const result = await first.done;
+        clearTimeout(limit);
+        exitMs = performance.now() - signalAt;
+        leg.progress(`run 1: exit ${result.code ?? result.signal} ${fmt.int(exitMs)} ms after SIGTERM (last state ${fmt.int(leg.position)})`);
+        if (result.code !== 130) leg.note(`run 1 exited with ${result.code ?? result.signal} after SIGTERM, not 130: ${lastLines(result.stderrTail, 3)}`);
+        if (exitMs >= SIGTERM_EXIT_LIMIT_MS) leg.note(`run 1 took ${fmt.int(exitMs)} ms to exit after SIGTERM (limit ${SIGTERM_EXIT_LIMIT_MS} ms)`);
+        firstExit = result.code;
+      } else {
+        const result = await first.done;
+        leg.note(`run 1 ended (exit ${result.code ?? result.signal}) before ${hit ? 'the signal' : 'any 429'}: the leg tested nothing`);
+      }
+      if (!hit) leg.note('no request was answered 429 after the burst was set');
+      const stateAtSignal = leg.position;
+      const throttled = sandbox.stats().throttled - throttledBefore;
+
+      sandbox.setFaults({ ...QUIET_FAULTS, seed });
+      leg.progress(`run 2: faults cleared, input after position ${fmt.int(leg.position)}, to the end`);
+      const second = await leg.start(leg.position).done;
+      if (second.code !== 0) leg.note(`run 2 exited with ${second.code ?? second.signal}: ${lastLines(second.stderrTail, 3)}`);
+      const elapsedMs = performance.now() - started;
+
+      const final = leg.finalCheck();
+      const pass =
+        signalled &&
+        hit &&
+        firstExit === 130 &&
+        exitMs !== undefined &&
+        exitMs < SIGTERM_EXIT_LIMIT_MS &&
+        second.code === 0 &&
+        leg.position === records &&
+        leg.statesOk &&
+        final.lost === 0 &&
+        final.unexpected === 0;
+      const sandboxNow = sandboxFigures(sandbox, 1);
+      const exitText = exitMs === undefined ? 'no SIGTERM sent' : `exit ${firstExit ?? 'by signal'} ${fmt.s(exitMs)} after SIGTERM`;
+      return {
+        pass,
+        verdict: `${exitText} in a ${LONG_RETRY_AFTER_S} s Retry-After pause, ${records} records, ${final.delivered} delivered, ${final.rejected} rejected, ${leg.statesAhead} states ahead, ${final.lost} lost`,
+        seconds: Math.round(elapsedMs / 100) / 10,
+        counts: {
+          records,
+          ...final,
+          runs: leg.runs,
+          statesChecked: leg.statesSeen,
+          statesAhead: leg.statesAhead,
+          throttledBeforeSignal: throttled,
+          requestsInPauseBeforeSignal: requestsInPause,
+          stateAtSignal,
+          exitCodeAfterSigterm: firstExit ?? -1,
+          exitMsAfterSigterm: exitMs === undefined ? -1 : Math.round(exitMs),
+          ...(leg.peakRssBytes !== undefined ? { peakRssBytes: leg.peakRssBytes } : {}),
+        },
+        sandbox: sandboxNow,
+        peakRssBytes: leg.peakRssBytes,
+        problems: leg.problems,
+        report: [
+          `${leg.runs} runs in ${fmt.s(elapsedMs)}; ${throttled} requests answered 429 (Retry-After: ${LONG_RETRY_AFTER_S}), ${requestsInPause} requests in the 300 ms before SIGTERM; ${exitText}; state ${fmt.int(stateAtSignal)} of ${fmt.int(records)} at the signal; rerun exit ${second.code ?? second.signal}`,
+          finalText(leg, final),
+        ],
+      };
+    };
+  });
+}
+
+/** One soak in its own scratch folder, every leg in its own sandbox; the folder removed afterwards (unless --keep). */
 async function soak(opts: SoakOptions): Promise<SoakSummary> {
   const dir = mkdtempSync(join(tmpdir(), 'target-siro-soak-'));
-  const sandbox = await sandboxWith({ ...BASE_FAULTS, seed: opts.seed });
+  const started = performance.now();
   try {
-    return await soakIn(opts, dir, sandbox);
+    const makers = [recordLeg, batchLeg, sigtermLeg];
+    let reports: LegReport[];
+    if (opts.quick) {
+      // Quick: every leg prepared first (CPU-bound), then all three run at once, to stay fast.
+      const prepared: PreparedLeg[] = [];
+      try {
+        for (const make of makers) prepared.push(await make(opts, dir));
+      } catch (e) {
+        await Promise.allSettled(prepared.map((run) => run()));
+        throw e;
+      }
+      reports = await Promise.all(prepared.map((run) => run()));
+    } else {
+      // Full: one leg after the other, so their timings and memory figures do not disturb each other.
+      reports = [];
+      for (const make of makers) reports.push(await (await make(opts, dir))());
+    }
+    const [main, batch, sigterm] = reports as [LegReport, LegReport, LegReport];
+    const elapsed = performance.now() - started;
+    // Every file the runs wrote (rejects, ledgers, reports, outputs; not the configs given to them) is searched
+    // for the API token.
+    const leaks = filesContaining(dir, BENCH_TOKEN.token).filter((file) => !file.endsWith('.config.json')); // the configs hold it by design
+    for (const file of leaks) main.problems.push(`the API token appears in ${file}`);
+    const pass = main.pass && batch.pass && sigterm.pass && leaks.length === 0;
+    const mark = (r: LegReport) => (r.pass ? 'PASS' : 'FAIL');
+    process.stderr.write(
+      [
+        ...main.report.map((l) => `soak: ${l}`),
+        ...main.problems.map((p) => `soak: problem: ${p}`),
+        ...batch.report.map((l) => `soak batch: ${l}`),
+        ...batch.problems.map((p) => `soak batch: problem: ${p}`),
+        ...sigterm.report.map((l) => `soak sigterm: ${l}`),
+        ...sigterm.problems.map((p) => `soak sigterm: problem: ${p}`),
+        `soak: all legs in ${fmt.s(elapsed)}${opts.quick ? ' (run at the same time)' : ''}`,
+      ].join('\n') + '\n',
+    );
+    const verdict = `soak: ${pass ? 'PASS' : 'FAIL'} ${main.verdict}; batch ${mark(batch)} ${batch.verdict}; sigterm ${mark(sigterm)} ${sigterm.verdict}`;
+    return {
+      verdict,
+      pass,
+      machine: machineInfo(),
+      seconds: Math.round(elapsed / 100) / 10,
+      options: { records: opts.records, kills: opts.kills, seed: opts.seed, settings: opts.settings, quick: opts.quick },
+      counts: main.counts,
+      sandbox: main.sandbox,
+      peakRssBytes: main.peakRssBytes,
+      problems: main.problems,
+      legSeconds: main.seconds,
+      batch,
+      sigterm,
+    };
   } finally {
-    await sandbox.close();
     if (opts.keep) process.stderr.write(`soak: scratch files kept in ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function soakIn(opts: SoakOptions, dir: string, sandbox: Sandbox): Promise<SoakSummary> {
-  const progress = progressLogger('soak');
-  const draw = random(opts.seed);
-  // States often enough that kills land between them, even in a small (quick) soak.
-  const stateEvery = Math.min(500, Math.max(20, Math.floor(opts.records / 100)));
-  const dataset = new Dataset({ records: opts.records, seed: opts.seed, stateEvery, updateShare: 0.1, invalidShare: 0.02 });
-  progress(`preparing ${fmt.int(opts.records)} records and their expected payloads`);
-  const expected = new Expectations(dataset, defaultMappingFile);
-  const invalidCount = expected.invalidKeys.size;
-
-  const config = writeTargetConfig(dir, 'soak', sandbox.url, {
-    // Small batches: more requests, so more of them meet a fault.
-    batch_size: 25,
-    max_concurrency: 4,
-    rate_limit_per_minute: 1_000_000,
-    max_retries: 12,
-    request_timeout_ms: 10_000,
-    log_level: 'warn',
-    ...opts.settings,
-  });
-  const rejects = new RejectsTail(join(dir, 'soak.rejects.jsonl'));
-
-  // 429 bursts at random moments for the whole soak; the next one is planned only once the last one is
-  // used up (bursts that overlap would just be one long outage).
-  let bursts = 0;
-  let burstTimer: NodeJS.Timeout | undefined;
-  const scheduleBurst = () => {
-    burstTimer = setTimeout(() => {
-      bursts++;
-      const count = opts.quick ? 1 + Math.floor(draw() * 2) : 2 + Math.floor(draw() * 7);
-      const usedUpAt = sandbox.stats().throttled + count;
-      sandbox.setFaults({ ...BASE_FAULTS, seed: opts.seed + bursts, burst429: { count, retryAfterSeconds: 1 } });
-      const waitUsedUp = () => {
-        burstTimer = setTimeout(() => (sandbox.stats().throttled >= usedUpAt ? scheduleBurst() : waitUsedUp()), 100);
-      };
-      waitUsedUp();
-    }, opts.quick ? 1500 + draw() * 1500 : 5000 + draw() * 10_000);
-  };
-  scheduleBurst();
-
-  let position = 0; // the last state printed by any run: where the next run's input starts
-  let checkedUpTo = 0;
-  let statesSeen = 0;
-  let statesAhead = 0;
-  let brokenStateLines = 0;
-  let statesBackwards = 0;
-  const problems: string[] = [];
-  const note = (problem: string) => {
-    if (problems.length < 10) problems.push(problem);
-  };
-
-  /** A state line arrived: everything up to its position must already be in the sandbox or rejected. */
-  const onState = (line: string) => {
-    let n: number;
-    try {
-      n = Dataset.positionOf(JSON.parse(line));
-    } catch {
-      brokenStateLines++;
-      note(`stdout line is not a state: ${line.slice(0, 100)}`);
-      return;
-    }
-    statesSeen++;
-    if (n < position) {
-      statesBackwards++;
-      note(`state ${n} printed after state ${position}`);
-    }
-    position = Math.max(position, n);
-    if (n <= checkedUpTo) return;
-    rejects.poll();
-    let stored: Map<string, SandboxObjectRecord> | undefined;
-    let ahead = false;
-    for (let p = checkedUpTo + 1; p <= n; p++) {
-      const e = expected.at(p);
-      if (!e) {
-        const key = `id=${dataset.info(p).idText}`;
-        if (!rejects.byKey.has(key)) {
-          ahead = true;
-          note(`state ${n} printed before record ${p} (${key}, invalid) was in the rejects file`);
-        }
-        continue;
-      }
-      stored ??= new Map(sandbox.engagements().map((r) => [r.externalId, r]));
-      const record = stored.get(e.externalId);
-      const version = record ? expected.versionOf(e.externalId, record.body) : -1;
-      if (version < e.version) {
-        ahead = true;
-        note(`state ${n} printed before record ${p} (${e.externalId}) was in the sandbox (${record ? `holds version ${version}, needs ${e.version}` : 'absent'})`);
-      }
-    }
-    if (ahead) statesAhead++;
-    checkedUpTo = n;
-  };
-
-  const started = performance.now();
-  let kills = 0;
-  let runs = 0;
-  let finalExit: number | null = null;
-  let finalStderr = '';
-  try {
-    for (let run = 1; run <= opts.kills + 1; run++) {
-      runs++;
-      const from = position;
-      const killThis = run <= opts.kills;
-      progress(`run ${run}: input after position ${fmt.int(from)}${killThis ? ', will be killed' : ', to the end'}`);
-      const running = startChild({ script: targetCli, args: ['--config', config], stdinLines: dataset.lines(from), onStdoutLine: onState });
-      let killTimer: NodeJS.Timeout | undefined;
-      if (killThis) {
-        // A random moment: once the sandbox has written a random share of the remaining records, plus a
-        // random few ms, so kills land mid-request, mid-batch and between states alike.
-        const remaining = opts.records - from;
-        const share = 0.03 + draw() * 0.17;
-        const threshold = sandbox.stats().itemsWritten + Math.max(10, Math.floor(remaining * share));
-        // Rows the ledger already holds are not re-sent: progress in states counts too.
-        const stateThreshold = from + Math.max(1, Math.floor(remaining * share));
-        const extraMs = Math.floor(draw() * 200);
-        const watch = setInterval(() => {
-          if (sandbox.stats().itemsWritten < threshold && position < stateThreshold) return;
-          clearInterval(watch);
-          killTimer = setTimeout(() => {
-            if (running.child.exitCode === null && running.child.signalCode === null) {
-              running.child.kill('SIGKILL');
-              kills++;
-              progress(`run ${run}: kill -9 (last state ${fmt.int(position)})`);
-            }
-          }, extraMs);
-        }, 5);
-        void running.done.finally(() => clearInterval(watch)).catch(() => undefined);
-      }
-      const result = await running.done;
-      if (killTimer) clearTimeout(killTimer);
-      if (!killThis || result.signal !== 'SIGKILL') {
-        finalExit = result.code;
-        finalStderr = result.stderrTail;
-        if (result.code !== 0) note(`run ${run} exited with ${result.code ?? result.signal}: ${result.stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
-        if (killThis) {
-          progress(`run ${run} finished before its kill (exit ${result.code})`);
-          note(`run ${run} ended before its kill: only ${kills} of ${opts.kills} kills happened`);
-        }
-        if (position >= opts.records || result.code !== 0) break;
-      }
-    }
-  } finally {
-    if (burstTimer) clearTimeout(burstTimer);
-  }
-  const elapsed = performance.now() - started;
-
-  rejects.poll();
-  const final = expected.checkFinal(sandbox.engagements());
-  let rejectedFound = 0;
-  let rejectedMissing = 0;
-  for (const key of expected.invalidKeys.keys()) {
-    const reasons = rejects.byKey.get(key);
-    if (reasons && reasons.length > 0) rejectedFound++;
-    else {
-      rejectedMissing++;
-      note(`invalid record ${key} is not in the rejects file`);
-    }
-  }
-  for (const example of final.examples) note(example);
-  const stats = sandbox.stats();
-
-  const lost = final.missing + final.stale + rejectedMissing;
-  const validRecords = opts.records - invalidCount;
-  const delivered = validRecords - expected.recordsOf(final.lostIds);
-  const pass =
-    kills === opts.kills &&
-    finalExit === 0 &&
-    position === opts.records &&
-    statesAhead === 0 &&
-    statesBackwards === 0 &&
-    brokenStateLines === 0 &&
-    lost === 0 &&
-    final.unexpected === 0;
-
-  const by = stats.byStatus;
-  process.stderr.write(
-    [
-      `soak: ${runs} runs in ${fmt.s(elapsed)}; sandbox saw ${fmt.int(stats.requests)} requests: ${by['200'] ?? 0} ok, ${by['500'] ?? 0} 500s, ${by.dropped ?? 0} dropped, ${stats.throttled} 429s (${bursts} bursts), ${by['422'] ?? 0} 422s; ${fmt.int(stats.itemsWritten)} item writes`,
-      `soak: ${fmt.int(expected.validIds)} valid ids expected, ${final.missing} missing, ${final.stale} not at their last payload, ${final.unexpected} unexpected; ${invalidCount} invalid records, ${rejectedMissing} not in the rejects file; ${statesSeen} states checked`,
-      ...(finalExit !== 0 && finalStderr ? [`soak: last run's stderr: ${finalStderr.trim().split('\n').slice(-5).join('\n  ')}`] : []),
-      ...problems.map((p) => `soak: problem: ${p}`),
-    ].join('\n') + '\n',
-  );
-  const verdict = `soak: ${pass ? 'PASS' : 'FAIL'} ${opts.records} records, ${delivered} delivered, ${rejectedFound} rejected, ${kills} kills, ${statesAhead} states ahead, ${lost} lost`;
-  return {
-    verdict,
-    pass,
-    machine: machineInfo(),
-    seconds: Math.round(elapsed / 100) / 10,
-    options: { records: opts.records, kills: opts.kills, seed: opts.seed, settings: opts.settings },
-    counts: {
-      records: opts.records,
-      validRecords,
-      invalidRecords: invalidCount,
-      validIds: expected.validIds,
-      delivered,
-      rejected: rejectedFound,
-      kills,
-      runs,
-      statesChecked: statesSeen,
-      statesAhead,
-      missing: final.missing,
-      stale: final.stale,
-      unexpected: final.unexpected,
-      rejectsMissing: rejectedMissing,
-    },
-    sandbox: { requests: stats.requests, byStatus: stats.byStatus, throttled: stats.throttled, bursts, itemWrites: stats.itemsWritten },
-    problems,
-  };
 }
 
 interface SoakSummary {
   verdict: string;
   pass: boolean;
   machine: ReturnType<typeof machineInfo>;
+  /** Wall time of the whole soak (all legs). */
   seconds: number;
-  options: { records: number; kills: number; seed: number; settings: Record<string, unknown> };
+  options: { records: number; kills: number; seed: number; settings: Record<string, unknown>; quick: boolean };
+  /** The RECORD leg (the original soak): its counts, sandbox figures, peak RSS, problems and time. */
   counts: Record<string, number>;
-  sandbox: { requests: number; byStatus: Record<string, number>; throttled: number; bursts: number; itemWrites: number };
+  sandbox: LegReport['sandbox'];
+  peakRssBytes?: number;
   problems: string[];
+  legSeconds: number;
+  /** The Meltano SDK BATCH leg. */
+  batch: LegReport;
+  /** The SIGTERM-during-Retry-After leg. */
+  sigterm: LegReport;
 }
 
 /**
@@ -393,10 +475,31 @@ async function main(opts: SoakOptions): Promise<boolean> {
   return result.pass;
 }
 
-const FAULTS_TEXT = { ...BASE_FAULTS, burst429: '2-8 requests every 5-15 s (Retry-After: 1)' };
+const FAULTS_TEXT = {
+  ...BASE_FAULTS,
+  burst429: '2-8 requests every 5-15 s (Retry-After: 1)',
+  sigterm: { ...QUIET_FAULTS, burst429: `max_concurrency requests (Retry-After: ${LONG_RETRY_AFTER_S})` },
+};
+
+function countsTable(counts: Record<string, number>, sandbox: LegReport['sandbox']): string[] {
+  const by = sandbox.byStatus;
+  return [
+    '| | |',
+    '|---|---|',
+    ...Object.entries(counts).map(([k, v]) => `| ${k} | ${k.endsWith('Bytes') ? `${v.toLocaleString('en-US')} (${mb(v)})` : v.toLocaleString('en-US')} |`),
+    `| sandbox requests | ${sandbox.requests.toLocaleString('en-US')} (${by['200'] ?? 0} ok, ${by['500'] ?? 0} × 500, ${by.dropped ?? 0} dropped, ${sandbox.throttled} × 429${sandbox.bursts > 0 ? ` in ${sandbox.bursts} burst${sandbox.bursts === 1 ? '' : 's'}` : ''}) |`,
+    '',
+  ];
+}
+
+function problemsList(title: string, problems: string[]): string[] {
+  return problems.length > 0 ? [`### ${title}: problems found (first 10)`, '', ...problems.map((p) => `- ${p}`), ''] : [];
+}
 
 function soakMarkdown(s: SoakSummary, isolation?: SoakSummary): string {
-  const by = s.sandbox.byStatus;
+  const b = s.batch;
+  const t = s.sigterm;
+  const settingsText = Object.keys(s.options.settings).length ? `, plus ${JSON.stringify(s.options.settings)}` : '';
   const lines = [
     '# target-siro soak results',
     '',
@@ -404,23 +507,35 @@ function soakMarkdown(s: SoakSummary, isolation?: SoakSummary): string {
     '',
     `\`${s.verdict}\``,
     '',
-    `${s.machine.date}, ${s.machine.cpuModel}, ${s.machine.cores} cores, node ${s.machine.node}; ${s.seconds} s.`,
+    `${s.machine.date}, ${s.machine.cpuModel}, ${s.machine.cores} cores, node ${s.machine.node}; ${s.seconds} s for three legs run ${s.options.quick ? 'at the same time' : 'one after the other'} (RECORD leg ${s.legSeconds} s, BATCH leg ${b.seconds} s, SIGTERM leg ${t.seconds} s).`,
     '',
     '## What it does',
     '',
-    `${s.options.records.toLocaleString('en-US')} generated \`public-calls\` records for mappings/default.yml (10% of them updates of an earlier row, 2% that must be rejected: a direction or status outside the mapping's map, a zip the stream schema refuses, an unreadable timestamp, a non-numeric amount) go through the real CLI (\`node dist/connector/cli.js --config …\`, stdin) to an in-process sandbox that answers 10% of requests 500 before writing, 5% 500 after writing, drops 3% of connections, adds 10–40 ms latency and throws bursts of 429s. The target (batch_size 25, max_concurrency 4, default ledger${Object.keys(s.options.settings).length ? `, plus ${JSON.stringify(s.options.settings)}` : ''}) is killed with SIGKILL ${s.options.kills} times at random moments; each time it is rerun from the last state it printed, and the generator replays every record after that state's position, as a tap would. Seed ${s.options.seed}.`,
+    'Three legs, each with its own generated records, its own in-process sandbox and its own target config (rejects file, ledger). The soak passes only if every leg passes.',
     '',
-    'Checked while it runs: whenever a state line appears on stdout, every record up to its position is already in the sandbox (with that record\'s payload or a later one of the same id) or in the rejects file. Checked at the end: every valid externalId holds the mapping of its last record, every invalid record is in the rejects file with a reason, nothing else is in the sandbox.',
+    '### Leg 1: RECORD input, faults and `kill -9`',
     '',
-    '## Counts',
+    `${s.options.records.toLocaleString('en-US')} generated \`public-calls\` records for mappings/default.yml (10% of them updates of an earlier row, 2% that must be rejected: a direction or status outside the mapping's map, a zip the stream schema refuses, an unreadable timestamp, a non-numeric amount) go through the real CLI (\`node dist/connector/cli.js --config …\`, stdin) to an in-process sandbox that answers 10% of requests 500 before writing, 5% 500 after writing, drops 3% of connections, adds 10–40 ms latency and throws bursts of 429s. The target (batch_size 25, max_concurrency 4, default ledger${settingsText}) is killed with SIGKILL ${s.options.kills} times at random moments; each time it is rerun from the last state it printed, and the generator replays every record after that state's position, as a tap would. Seed ${s.options.seed}.`,
     '',
-    '| | |',
-    '|---|---|',
-    ...Object.entries(s.counts).map(([k, v]) => `| ${k} | ${v.toLocaleString('en-US')} |`),
-    `| sandbox requests | ${s.sandbox.requests.toLocaleString('en-US')} (${by['200'] ?? 0} ok, ${by['500'] ?? 0} × 500, ${by.dropped ?? 0} dropped, ${s.sandbox.throttled} × 429 in ${s.sandbox.bursts} bursts) |`,
+    'Checked while it runs (every leg): whenever a state line appears on stdout, every record up to its position is already in the sandbox (with that record\'s payload or a later one of the same id) or in the rejects file. Checked at the end (every leg): every valid externalId holds the mapping of its last record, every invalid record is in the rejects file with a reason, nothing else is in the sandbox.',
     '',
+    ...countsTable(s.counts, s.sandbox),
+    ...problemsList('RECORD leg', s.problems),
+    '### Leg 2: Meltano SDK BATCH input, faults and `kill -9`',
+    '',
+    `The same kind of records (${s.options.records.toLocaleString('en-US')}, seed ${s.options.seed + 1}), delivered the way a Meltano singer-sdk tap with \`batch_config\` delivers them: SCHEMA, then BATCH messages \`{"type":"BATCH","stream":"public-calls","encoding":{"format":"jsonl","compression":"gzip"|"none"},"manifest":["file:///…/part-N.json.gz", …]}\` whose files (in the soak's temp folder) hold one bare record object per line, with a STATE after each BATCH. ${fmt.int(b.counts.batchMessages ?? 0)} BATCH messages of 1–3 files each, gzip and plain alternating: ${fmt.int(b.counts.batchFiles ?? 0)} files (${fmt.int(b.counts.gzipFiles ?? 0)} gzip, ${fmt.int(b.counts.plainFiles ?? 0)} plain); the largest is one gzip file of ${fmt.int(b.counts.largestFileRecords ?? 0)} records (${mb(b.counts.largestFileJsonBytes)} of JSON, ${mb(b.counts.largestFileBytes)} on disk). The same faults, 429 bursts and ${s.options.kills} SIGKILLs as leg 1; each rerun starts after the last printed state, and the BATCH messages after it are sent again (same files), as a tap would.`,
+    '',
+    `Peak RSS of the target (VmHWM of /proc/<pid>/status, sampled every 100 ms, highest over all runs of the leg): **${mb(b.peakRssBytes)}** with BATCH files, against **${mb(s.peakRssBytes)}** for the same number of RECORD lines on stdin in leg 1: records are read from the files a chunk at a time as delivery asks for them, so memory stays flat however large a batch file is.`,
+    '',
+    ...countsTable(b.counts, b.sandbox),
+    ...problemsList('BATCH leg', b.problems),
+    '### Leg 3: SIGTERM during a Retry-After pause',
+    '',
+    `${fmt.int(t.counts.records ?? 0)} records (seed ${s.options.seed + 2}) through the CLI to a sandbox with latency only. Once the target has printed a state past a tenth of them, the sandbox answers the next max_concurrency requests 429 with \`Retry-After: ${LONG_RETRY_AFTER_S}\` (\`burst429\`); 300 ms after the first 429 the target, now waiting out the pause, gets SIGTERM. It must exit 130 within ${SIGTERM_EXIT_LIMIT_MS / 1000} s (it took ${t.counts.exitMsAfterSigterm === undefined || t.counts.exitMsAfterSigterm < 0 ? 'n/a' : `${fmt.int(t.counts.exitMsAfterSigterm)} ms`}, exit ${t.counts.exitCodeAfterSigterm ?? 'n/a'}) with no state ahead of the sandbox. Then the faults are cleared and the target is rerun from its last printed state (${fmt.int(t.counts.stateAtSignal ?? 0)}): every valid record must end up in the sandbox with its last payload, every invalid one in the rejects file.`,
+    '',
+    ...countsTable(t.counts, t.sandbox),
+    ...problemsList('SIGTERM leg', t.problems),
   ];
-  if (s.problems.length > 0) lines.push('## Problems found (first 10)', '', ...s.problems.map((p) => `- ${p}`), '');
   if (isolation) {
     lines.push(
       '## Isolation: the same soak with `ledger: false`',
@@ -432,7 +547,8 @@ function soakMarkdown(s: SoakSummary, isolation?: SoakSummary): string {
         : 'It fails without the ledger too, so the ledger is not (only) the cause.',
       '',
     );
-    if (!isolation.pass && isolation.problems.length > 0) lines.push(...isolation.problems.map((p) => `- ${p}`), '');
+    const problems = [...isolation.problems, ...isolation.batch.problems.map((p) => `batch: ${p}`), ...isolation.sigterm.problems.map((p) => `sigterm: ${p}`)];
+    if (!isolation.pass && problems.length > 0) lines.push(...problems.map((p) => `- ${p}`), '');
   }
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { settingsSchema } from '../connector/config/settings.js';
-import { DEFAULT_SANDBOX_TOKEN } from '../connector/sandbox/index.js';
+import { BENCH_TOKEN } from './context.js';
 import { packageRoot } from './child.js';
 
 /** The shipped default mapping: the one users start from, and the one the generated data is made for. */
@@ -24,7 +24,7 @@ export function writeTargetConfig(dir: string, name: string, baseUrl: string | u
     rejects_file: join(dir, `${name}.rejects.jsonl`),
     ...(hasSetting('ledger_path') ? { ledger_path: join(dir, `${name}.ledger.sqlite`) } : {}),
     ...(hasSetting('reports_dir') ? { reports_dir: join(dir, `${name}.reports`) } : {}),
-    ...(baseUrl ? { base_url: baseUrl, api_token: DEFAULT_SANDBOX_TOKEN.token } : {}),
+    ...(baseUrl ? { base_url: baseUrl, api_token: BENCH_TOKEN.token } : {}),
     ...settings,
   };
   writeFileSync(path, JSON.stringify(config, null, 2));

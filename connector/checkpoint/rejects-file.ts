@@ -1,6 +1,8 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { OutputError } from '../core/errors.js';
+import { redact } from '../core/secrets.js';
+import { writeAllSync } from '../core/write-all.js';
 import { stringifyExact } from '../singer/exact-json.js';
 
 /** One line of the rejects file: enough to find the record and fix it. */
@@ -38,16 +40,14 @@ export class RejectsFile {
 
   /** Appends the entry; an OutputError naming the file when it cannot (disk full, no permission, no folder). */
   write(entry: RejectEntry): void {
-    const line = stringifyExact({ at: new Date().toISOString(), run_id: this.runId, ...entry }) + '\n';
+    const line = redact(stringifyExact({ at: new Date().toISOString(), run_id: this.runId, ...entry })) + '\n';
     try {
       if (this.fd === undefined) {
         mkdirSync(dirname(this.path), { recursive: true });
         this.fd = openSync(this.path, 'a');
       }
       // A short write (a nearly full disk) must not leave half a line that looks complete.
-      const bytes = Buffer.from(line);
-      let done = 0;
-      while (done < bytes.length) done += writeSync(this.fd, bytes, done);
+      writeAllSync(this.fd, Buffer.from(line));
     } catch (e) {
       throw new OutputError(`rejects_file ${this.path}`, e);
     }

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ENV_PREFIX, loadSettings, resolveMappingsPath, userAgent, type Settings } from '../config/settings.js';
 import { TargetError } from '../core/errors.js';
+import { redact } from '../core/secrets.js';
 import { CONFIG_FLAGS, commandAction, configFileOf } from './command-support.js';
 import { LedgerStore, ledgerOpenOptions } from '../ledger/index.js';
 import { loadMappings } from '../mapping/index.js';
@@ -418,7 +419,7 @@ export function addCheckCommand(program: Command): void {
     .action(
       commandAction(async (flags: { format: 'text' | 'json' }, command: Command) => {
         const report = await runCheck({ configFile: configFileOf(command) });
-        process.stdout.write(flags.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatCheckText(report));
+        process.stdout.write(redact(flags.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatCheckText(report)));
         return report.exit_code;
       }),
     );

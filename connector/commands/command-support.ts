@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { TargetError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { redact } from '../core/secrets.js';
 
 /**
  * What every command shares: the one place where an error becomes a line on stderr and an exit code, and
@@ -15,7 +16,7 @@ export function exitCodeOf(e: unknown): number {
 /** Writes the error as one `target-siro: …` line (a stack only for bugs) and returns its exit code. */
 export function reportError(e: unknown, log?: Logger): number {
   const err = e instanceof Error ? e : new Error(String(e));
-  const text = err instanceof TargetError ? err.message : (err.stack ?? err.message);
+  const text = redact(err instanceof TargetError ? err.message : (err.stack ?? err.message));
   if (log) log.error({ error: err.name }, text);
   process.stderr.write(`target-siro: ${text}\n`);
   return exitCodeOf(err);

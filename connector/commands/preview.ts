@@ -9,8 +9,9 @@ import { ConfigError, InputError } from '../core/errors.js';
 import { decideChange, fingerprint, LedgerStore, ledgerOpenOptions, type KnownRow } from '../ledger/index.js';
 import { loadMappings } from '../mapping/index.js';
 import { unknownColumns, recordStep, type RecordRejectStage, type RecordStepResult } from '../run/record-step.js';
-import type { JsonObject } from '../singer/messages.js';
+import type { JsonObject, RecordMessage } from '../singer/messages.js';
 import { readMessages } from '../singer/reader.js';
+import { readBatchRecords } from '../singer/batch-files.js';
 import { StreamRegistry } from '../singer/streams.js';
 import type { SiroObject } from '../siro/spec.js';
 
@@ -78,7 +79,7 @@ export async function runPreview(opts: PreviewOptions): Promise<PreviewResult> {
   const previewed = new Map<string, string>();
   let more = false;
   try {
-    for await (const { line, message } of readMessages(input, () => undefined)) {
+    reading: for await (const { line, message } of readMessages(input, () => undefined)) {
       if (message.type === 'SCHEMA') {
         // The run's check of the columns a mapping reads, so preview fails where the run would.
         const mapping = mappings.forStream(message.stream);
@@ -86,20 +87,28 @@ export async function runPreview(opts: PreviewOptions): Promise<PreviewResult> {
         if (unknown) throw unknown;
         registry.register(message, line);
       }
-      if (message.type !== 'RECORD') continue;
-      if (records.length >= opts.limit) {
-        more = true;
-        break;
+      // A BATCH's records are previewed like RECORDs (its files read as far as the limit needs).
+      const batch = message.type === 'BATCH' ? readBatchRecords(message, line, settings.max_line_bytes) : undefined;
+      if (message.type !== 'RECORD' && !batch) continue;
+      const streamName = message.type === 'RECORD' || message.type === 'BATCH' ? message.stream : '';
+      const stream = registry.get(streamName);
+      if (!stream) throw new InputError(line, `${message.type} before any SCHEMA for its stream`, streamName);
+      const sources = batch ?? oneRecord((message as RecordMessage).record);
+      for await (const chunk of sources) {
+        for (const record of chunk.records) {
+          if (records.length >= opts.limit) {
+            more = true;
+            break reading;
+          }
+          const step = recordStep({ type: 'RECORD', stream: streamName, record }, stream, mappings.forStream(streamName));
+          const item = previewItem(records.length + 1, line, record, stream.name, step);
+          if (step.kind === 'item') {
+            const known = ledger.store ? (await ledger.store.lookup(step.object, [step.externalId])).get(step.externalId) : undefined;
+            previewAction(item, step, settings, known, previewed);
+          }
+          records.push(item);
+        }
       }
-      const stream = registry.get(message.stream);
-      if (!stream) throw new InputError(line, 'RECORD before any SCHEMA for its stream', message.stream);
-      const step = recordStep(message, stream, mappings.forStream(message.stream));
-      const item = previewItem(records.length + 1, line, message.record, stream.name, step);
-      if (step.kind === 'item') {
-        const known = ledger.store ? (await ledger.store.lookup(step.object, [step.externalId])).get(step.externalId) : undefined;
-        previewAction(item, step, settings, known, previewed);
-      }
-      records.push(item);
     }
   } finally {
     input.destroy();
@@ -120,6 +129,10 @@ export async function runPreview(opts: PreviewOptions): Promise<PreviewResult> {
     more,
     summary,
   };
+}
+
+async function* oneRecord(record: JsonObject): AsyncGenerator<{ records: JsonObject[] }> {
+  yield { records: [record] };
 }
 
 async function openLedgerIfPresent(settings: Settings): Promise<{ store?: LedgerStore; detail: string }> {

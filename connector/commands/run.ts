@@ -15,6 +15,7 @@ import { RunProgress } from '../run/progress.js';
 import { RecordCountMetrics } from '../run/metrics.js';
 import { buildRunReport, writeRunReport } from '../run/report.js';
 import { exitCodeOf, reportError } from './command-support.js';
+import { guardStdout } from '../core/stdout-guard.js';
 import { remapWith } from '../run/remap.js';
 
 /**
@@ -41,6 +42,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     process.stdout.write(flags.format === 'json' ? JSON.stringify(aboutInfo(), null, 2) + '\n' : aboutText() + '\n');
     return 0;
   }
+  // From here on stdout carries state lines only; anything else written there goes to stderr.
+  guardStdout();
   const settings = settingsFrom(flags);
   const log = createLogger(settings.log_level);
   // Mappings are checked before any input is read: a broken mapping never half-runs.

@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { setOwn } from '../core/own-keys.js';
+import { addSecrets, addUrlCredentials } from '../core/secrets.js';
 import { packageJson, packageRoot } from '../core/paths.js';
 import { DEFAULT_BASE_URL } from '../siro/spec.js';
 
@@ -156,7 +158,7 @@ export function loadSettings(opts: LoadOptions): Settings {
     }
     for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
       if (v === null) continue; // null means "not set" (config.sample.json lists optional settings that way)
-      raw[k] = typeof v === 'string' && k in settingsSchema.shape ? fromText(k as keyof Settings, v) : v;
+      setOwn(raw, k, typeof v === 'string' && Object.hasOwn(settingsSchema.shape, k) ? fromText(k as keyof Settings, v) : v);
     }
   }
   const env = opts.env ?? process.env;
@@ -179,6 +181,8 @@ export function loadSettings(opts: LoadOptions): Settings {
     throw new ConfigError(`invalid configuration${where}:\n  ${lines.join('\n  ')}`);
   }
   const settings = result.data;
+  addSecrets(settings.api_token);
+  addUrlCredentials(settings.ledger_url, settings.base_url);
   checkBaseUrl(settings.base_url);
   if (!settings.dry_run && !settings.api_token) {
     throw new ConfigError(`setting "api_token" is required unless dry_run is true (or set ${ENV_PREFIX}API_TOKEN)`);

@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
+import { redact } from './secrets.js';
 import { terminalLine } from './terminal-line.js';
 
 /**
@@ -12,9 +13,11 @@ export function createLogger(level: string = 'info'): Logger {
   if (process.stderr.isTTY) {
     // One line per entry: a multi-line object would push the progress line far down at every log.
     const pretty = prettyFactory({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l' });
-    return pino({ level, base: undefined }, { write: (line: string) => terminalLine.writeAbove(pretty(line)) });
+    return pino({ level, base: undefined }, { write: (line: string) => terminalLine.writeAbove(pretty(redact(line))) });
   }
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true }));
+  // Every line passes `redact` on its way out: no log call can leak a secret, whatever it logs.
+  const stderr = pino.destination({ dest: 2, sync: true });
+  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, { write: (line: string) => stderr.write(redact(line)) });
 }
 
 export type { Logger };

@@ -1,4 +1,6 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
+import { writeAllSync } from '../core/write-all.js';
+import { OutputError } from '../core/errors.js';
 import { itemJson } from './payload-json.js';
 import { emptyStats, type OutboundItem, type OutcomeHandler, type Sink } from './sink.js';
 
@@ -13,12 +15,19 @@ export class DryRunSink implements Sink {
   private waiting: OutboundItem[] = [];
   private readonly counters = emptyStats();
 
+  private readonly target: string;
+
   constructor(
     private readonly onOutcome: OutcomeHandler,
     outputFile?: string,
   ) {
     this.ownsFd = outputFile !== undefined;
-    this.fd = outputFile !== undefined ? openSync(outputFile, 'w') : 2;
+    this.target = outputFile !== undefined ? `--dry-run-output ${outputFile}` : 'stderr (dry-run payloads)';
+    try {
+      this.fd = outputFile !== undefined ? openSync(outputFile, 'w') : 2;
+    } catch (e) {
+      throw new OutputError(this.target, e);
+    }
   }
 
   push(item: OutboundItem): void {
@@ -30,7 +39,13 @@ export class DryRunSink implements Sink {
   /** Writes the buffered lines, then reports their items as acknowledged (written first, then counted). */
   flushPending(): void {
     if (this.lines.length === 0) return;
-    writeSync(this.fd, this.lines.join('\n') + '\n');
+    // Written whole before the items count as done: a full disk stops the run instead of losing payloads.
+    const bytes = Buffer.from(this.lines.join('\n') + '\n');
+    try {
+      writeAllSync(this.fd, bytes);
+    } catch (e) {
+      throw new OutputError(this.target, e);
+    }
     this.lines = [];
     const done = this.waiting;
     this.waiting = [];

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knex, { type Knex } from 'knex';
 import type { Settings } from '../config/settings.js';
-import { ConfigError, TargetError } from '../core/errors.js';
+import { redact } from '../core/secrets.js';
+import { ConfigError, TargetError, ioCause } from '../core/errors.js';
 import { parseExact } from '../singer/exact-json.js';
 import { LEDGER_MIGRATIONS_TABLE, LedgerMigrationSource } from './migrations.js';
 
@@ -162,7 +163,13 @@ export class LedgerStore {
 
   /** Opens (creating if needed) the ledger and brings its schema up to date. */
   static async open(opts: LedgerOpenOptions = {}): Promise<LedgerStore> {
-    const opened = opts.url ? openPostgres(opts.url, opts.schema ?? 'target_siro') : openSqlite(opts.path ?? 'state/ledger.sqlite');
+    let opened: Opened;
+    try {
+      opened = opts.url ? openPostgres(opts.url, opts.schema ?? 'target_siro') : openSqlite(opts.path ?? 'state/ledger.sqlite');
+    } catch (e) {
+      // The SQLite file's folder cannot be made (a file in the way, no permission): one line, the path named.
+      throw new ConfigError(`cannot open the ledger (ledger_path ${opts.path ?? 'state/ledger.sqlite'}): ${ioCause(e)}`);
+    }
     const store = new LedgerStore(opened.db, opened.kind, opened.location);
     try {
       if (store.kind === 'postgres') {
@@ -462,6 +469,23 @@ interface Opened {
   location: string;
 }
 
+/**
+ * knex's own messages (a failed pool acquire, deprecations) go to stderr, one redacted line each: its
+ * default logger writes to stdout, which carries the state lines. The failures themselves reach the run as
+ * errors; these lines are only context.
+ */
+const KNEX_LOG = {
+  warn: (m: unknown) => knexLine('warning', m),
+  error: (m: unknown) => knexLine('error', m),
+  deprecate: (m: unknown) => knexLine('deprecation', m),
+  debug: () => undefined,
+};
+
+function knexLine(kind: string, m: unknown): void {
+  const text = m instanceof Error ? m.message : typeof m === 'string' ? m : JSON.stringify(m);
+  process.stderr.write(`target-siro: ledger ${kind}: ${redact(String(text).split('\n')[0]!)}\n`);
+}
+
 function openSqlite(path: string): Opened {
   const file = resolve(path);
   mkdirSync(dirname(file), { recursive: true });
@@ -469,6 +493,7 @@ function openSqlite(path: string): Opened {
     client: 'better-sqlite3',
     connection: { filename: file },
     useNullAsDefault: true,
+    log: KNEX_LOG,
     pool: {
       afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
         try {
@@ -492,6 +517,7 @@ function openPostgres(url: string, schema: string): Opened {
     client: 'pg',
     connection: url,
     searchPath: [schema],
+    log: KNEX_LOG,
     pool: { min: 0, max: 4 },
   });
   let host = 'Postgres';

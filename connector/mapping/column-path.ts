@@ -89,9 +89,9 @@ export function walk(from: unknown, segments: readonly string[], ctx: MapContext
     // A null on the way (`meta` is null for `meta.crm_id`) is a value that is there and empty.
     if (cur === null) return null;
     if (typeof cur !== 'object') return undefined;
+    // Only the value's own members are columns: never `__proto__`, `constructor` or `toString`.
+    if (!Object.hasOwn(cur, segments[i]!)) return undefined;
     cur = (cur as Record<string, unknown>)[segments[i]!];
-    // Inherited members (`constructor`, `toString`) are never column values.
-    if (typeof cur === 'function') return undefined;
   }
   return cur;
 }

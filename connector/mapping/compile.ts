@@ -1,6 +1,6 @@
 import { payloadValidator, type SiroObject } from '../siro/objects.js';
 import { formatIssues } from '../siro/spec.js';
-import { columnGetter, jsonTextValue, type Getter } from './column-path.js';
+import { columnGetter, jsonTextValue, walk, type Getter } from './column-path.js';
 import { labelAt, newContext, reject, type MapContext } from './context.js';
 import type { ColumnRead, FieldPlan, LeafPlan, ObjectPlan, SourcePlan, StreamPlan, ZonePlan } from './plan.js';
 import { UTC, timeZoneNamed, type TimeZone } from './time-zones.js';
@@ -147,7 +147,21 @@ function compileFinish(plan: LeafPlan): (raw: unknown, scope: Scope, ctx: MapCon
 function compileLeaf(plan: LeafPlan): FieldFn {
   const read = compileSource(plan.source, plan.target.label);
   const finish = compileFinish(plan);
-  return (scope, ctx) => finish(read(scope, ctx), scope, ctx);
+  if (!plan.required) return (scope, ctx) => finish(read(scope, ctx), scope, ctx);
+  // The externalId: a list or an object in its source would become "[object Object]" or JSON text, and
+  // different rows would collide on one id. Such a record is refused.
+  const sources = plan.source.kind === 'column' ? [plan.source.path.segments] : plan.source.template.paths;
+  const what = describeSource(plan.source);
+  return (scope, ctx) => {
+    for (const path of sources) {
+      const v = walk(scope, path, ctx);
+      if (v !== null && typeof v === 'object') {
+        reject(ctx, `${plan.target.label}: ${what} reads ${Array.isArray(v) ? 'a list' : 'an object'} (${describeValue(v)}); an externalId must come from text or numbers`);
+        return undefined;
+      }
+    }
+    return finish(read(scope, ctx), scope, ctx);
+  };
 }
 
 /**

@@ -67,6 +67,15 @@ function checkFile(file: string, errors: MappingError[]): CheckedFile {
     }
     return { plans: [], streams: [] };
   }
+  // A tag the YAML core schema does not know (`!!js/function`, `!ENV`) would be read as plain text without
+  // a word; a mapping never runs code or reads the environment, so it is an error at the tag.
+  const unresolved = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED');
+  for (const w of unresolved) {
+    const pos = w.linePos?.[0] ?? { line: 1, col: 1 };
+    const tag = /Unresolved tag: (\S+)/.exec(w.message)?.[1] ?? 'this tag';
+    errors.push(new MappingError({ file, line: pos.line, column: pos.col }, `unsupported YAML tag ${tag}: mapping files hold plain YAML values (no code, no environment variables)`));
+  }
+  if (unresolved.length > 0) return { plans: [], streams: [] };
   const checker = new DocumentChecker(doc, file, lines, errors);
   const plans = checker.checkDocument();
   return { plans, streams: checker.streams };

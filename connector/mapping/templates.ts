@@ -13,7 +13,60 @@ import type { MapContext } from './context.js';
  * every template using tags or filters, is rendered by liquidjs (renderSync).
  */
 
-const engine = new Liquid({ strictFilters: true, ownPropertyOnly: true });
+/**
+ * Templates are data transformations, nothing more: no file system (Census, too, allows Liquid without
+ * include/render), and bounded work per record, so a template cannot read the config, hang the run or
+ * exhaust its memory. A record whose template exceeds a bound is rejected with the reason; the run goes on.
+ */
+export const TEMPLATE_LIMITS = {
+  /** Characters of one template. */
+  parse: 100_000,
+  /** Milliseconds of rendering per template per record. */
+  renderMs: 250,
+  /** liquidjs's allocation units per render (ranges, joins, appends). */
+  memory: 10_000_000,
+};
+
+/** The tags that would read files: refused when the mapping loads, with the template's position. */
+const FILE_TAGS = ['include', 'render', 'layout'];
+
+const noFiles = (): never => {
+  throw new Error('mapping templates cannot read files');
+};
+const NO_FS = {
+  exists: async () => false,
+  existsSync: () => false,
+  readFile: async () => noFiles(),
+  readFileSync: () => noFiles(),
+  resolve: (_dir: string, file: string) => file,
+  contains: async () => false,
+  containsSync: () => false,
+  sep: '/',
+  dirname: (file: string) => file,
+};
+
+const engine = new Liquid({
+  strictFilters: true,
+  ownPropertyOnly: true,
+  fs: NO_FS,
+  root: [],
+  partials: [],
+  layouts: [],
+  relativeReference: false,
+  parseLimit: TEMPLATE_LIMITS.parse,
+  renderLimit: TEMPLATE_LIMITS.renderMs,
+  memoryLimit: TEMPLATE_LIMITS.memory,
+});
+for (const tag of FILE_TAGS) {
+  engine.registerTag(tag, {
+    parse() {
+      throw new Error(`the {% ${tag} %} tag is not allowed: mapping templates cannot read files`);
+    },
+    render() {
+      return '';
+    },
+  });
+}
 
 export class TemplateSyntaxError extends Error {}
 
@@ -21,6 +74,8 @@ export interface CompiledTemplate {
   readonly text: string;
   /** The top-level variables it reads (`custmer_name` of `{{ custmer_name | upcase }}`). */
   readonly roots: readonly string[];
+  /** The full paths of the variables it reads (`["meta", "crm_id"]`). */
+  readonly paths: readonly (readonly string[])[];
   /** Renders for one record (or one `each` element); may throw when a filter fails at run time. */
   render(scope: Record<string, unknown>, ctx: MapContext): string;
 }
@@ -71,6 +126,7 @@ export function compileTemplate(text: string): CompiledTemplate {
   }
   const segments = engine.globalVariableSegmentsSync(parsed);
   const roots = [...new Set(segments.map((s) => String(s[0])))];
+  const paths = segments.map((s) => s.map(String));
   // Root variables the template reads into (`meta` of `meta.crm_id`): JSON text there is parsed first.
   const walkedRoots = [...new Set(segments.filter((s) => s.length > 1).map((s) => String(s[0])))];
 
@@ -88,11 +144,12 @@ export function compileTemplate(text: string): CompiledTemplate {
   };
 
   const plan = splicePlan(text);
-  if (plan === undefined) return { text, roots, render: renderWithLiquid };
+  if (plan === undefined) return { text, roots, paths, render: renderWithLiquid };
   const parts = plan;
   return {
     text,
     roots,
+    paths,
     render(scope, ctx) {
       let out = '';
       for (let i = 0; i < parts.length; i++) {

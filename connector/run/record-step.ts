@@ -3,6 +3,7 @@ import type { MappingSet, StreamMapping } from '../mapping/index.js';
 import { globToRegExp } from '../mapping/mapping-set.js';
 import { didYouMean } from '../mapping/suggest.js';
 import type { SchemaMessage } from '../singer/messages.js';
+import { stringifyExact } from '../singer/exact-json.js';
 import type { JsonObject, RecordMessage } from '../singer/messages.js';
 import type { StreamInfo, Violation } from '../singer/streams.js';
 import type { SiroObject } from '../siro/spec.js';
@@ -43,8 +44,9 @@ export function recordStep(message: RecordMessage, stream: StreamInfo, mapping: 
   const record = message.record;
   const key = recordKey(record, stream);
   if (!mapping) return { kind: 'skip', key: key.text, note: unmappedStreamNote(stream.name) };
-  if (key.missing.length > 0) {
-    return { kind: 'reject', key: key.text, stage: 'input', reasons: key.missing.map((k) => `key property "${k}" is missing from the record`) };
+  if (key.missing.length > 0 || key.invalid.length > 0) {
+    const reasons = [...key.missing.map((k) => `key property "${k}" is missing from the record`), ...key.invalid];
+    return { kind: 'reject', key: key.text, stage: 'input', reasons };
   }
   const { blocking, warnings } = splitViolations(stream.violations(record), stream, mapping);
   if (blocking.length > 0) {
@@ -158,15 +160,20 @@ export function isSkippedOnPurpose(stream: string, skipStreams: readonly string[
 }
 
 /** The record's key_properties as text (`id=42`), and the ones it lacks. */
-export function recordKey(record: JsonObject, stream: StreamInfo): { text: string; missing: string[] } {
+export function recordKey(record: JsonObject, stream: StreamInfo): { text: string; missing: string[]; invalid: string[] } {
   const props = stream.keyProperties;
-  if (props.length === 0) return { text: '', missing: [] };
+  if (props.length === 0) return { text: '', missing: [], invalid: [] };
   const missing: string[] = [];
   const parts: string[] = [];
+  const invalid: string[] = [];
   for (const p of props) {
-    const v = record[p];
+    const v = Object.hasOwn(record, p) ? record[p] : undefined;
     if (v === undefined || v === null) missing.push(p);
-    else parts.push(`${p}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    else if (typeof v === 'object') {
+      // Two rows with keys {"a":1} and {"a":2} must not become one: a key is a scalar.
+      invalid.push(`key property "${p}" is ${Array.isArray(v) ? 'a list' : 'an object'}: a key must be text, a number or a boolean`);
+      parts.push(`${p}=${stringifyExact(v).slice(0, 100)}`);
+    } else parts.push(`${p}=${String(v)}`);
   }
-  return { text: parts.join(','), missing };
+  return { text: parts.join(','), missing, invalid };
 }

@@ -1,5 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { redact } from '../core/secrets.js';
 import { stringify as losslessStringify } from 'lossless-json';
 import type { Settings } from '../config/settings.js';
 import { packageJson } from '../core/paths.js';
@@ -118,7 +119,7 @@ export function writeRunReport(report: RunReport, dir: string): string {
   const path = join(dir, `${report.run_id}.json`);
   const partial = `${path}.partial`;
   // lossless-json: a state holding integers beyond 2^53 (bigint after parseExact) is written exactly.
-  writeFileSync(partial, (losslessStringify(report, undefined, 2) ?? 'null') + '\n');
+  writeFileSync(partial, redact(losslessStringify(report, undefined, 2) ?? 'null') + '\n');
   renameSync(partial, path);
   return path;
 }

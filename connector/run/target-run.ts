@@ -52,7 +52,9 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
   const { settings, mappings, log } = opts;
   const started = Date.now();
   const runId = opts.runId ?? randomUUID();
-  const registry = new StreamRegistry(settings.validate_records);
+  const registry = new StreamRegistry(settings.validate_records, (stream, patterns) =>
+    log.warn({ stream, patterns }, `stream "${stream}": ${patterns.length} pattern(s) of its SCHEMA are not checked: they cannot run in linear time`),
+  );
   const watermark = new Watermark();
   // A dry run writes nothing a later real run reads: its states would move the bookmark past unsent records.
   const states = new StateOutput(settings.dry_run ? undefined : settings.state_file, opts.stdoutFd);
@@ -252,7 +254,12 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
               break;
             case 'RECORD': {
               // Synchronous unless the sink makes us wait (backpressure): no promise hop per record.
-              const waiting = handleRecord(line, message);
+              let waiting: void | Promise<void>;
+              try {
+                waiting = handleRecord(line, message);
+              } catch (e) {
+                throw tooDeepAsInputError(e, line, message.stream);
+              }
               if (waiting) await waiting;
               break;
             }
@@ -324,6 +331,12 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
   function finish(error?: Error): TargetRunResult {
     return { runId, counters, sink, statesPrinted: states.printed, lastState: states.lastPrinted, elapsedMs: Date.now() - started, error };
   }
+}
+
+/** A record so deeply nested that walking it overflows the stack is bad input (exit 3), not a crash. */
+function tooDeepAsInputError(e: unknown, line: number, stream: string): unknown {
+  if (e instanceof RangeError && /call stack/i.test(e.message)) return new InputError(line, 'RECORD is nested too deeply to process', stream);
+  return e;
 }
 
 /** What reading or delivery throws once the run was stopped on purpose (input destroyed, sink closed). */

@@ -1,3 +1,4 @@
+import { setOwn } from '../core/own-keys.js';
 import { isSafeNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 
 /**
@@ -110,6 +111,6 @@ export function bigIntsAsNumbers(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(bigIntsAsNumbers);
   const out: Record<string, unknown> = {};
-  for (const k in value as Record<string, unknown>) out[k] = bigIntsAsNumbers((value as Record<string, unknown>)[k]);
+  for (const k in value as Record<string, unknown>) setOwn(out, k, bigIntsAsNumbers((value as Record<string, unknown>)[k]));
   return out;
 }

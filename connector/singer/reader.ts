@@ -114,6 +114,7 @@ export function decodeMessage(line: number, text: string, onUnknown: UnknownMess
       return msg as unknown as SingerMessage;
     case 'SCHEMA':
       if (stream === undefined) throw new InputError(line, 'SCHEMA has no "stream"');
+      checkNesting(msg.schema, line, 'SCHEMA', stream);
       if (msg.schema === null || typeof msg.schema !== 'object' || Array.isArray(msg.schema)) {
         throw new InputError(line, 'SCHEMA has no "schema" object', stream);
       }
@@ -123,6 +124,7 @@ export function decodeMessage(line: number, text: string, onUnknown: UnknownMess
       return { ...(msg as object), key_properties: (msg.key_properties as string[] | undefined) ?? [] } as SingerMessage;
     case 'STATE':
       if (!('value' in msg)) throw new InputError(line, 'STATE has no "value"');
+      checkNesting(msg.value, line, 'STATE');
       return msg as unknown as SingerMessage;
     case 'ACTIVATE_VERSION':
       if (stream === undefined) throw new InputError(line, 'ACTIVATE_VERSION has no "stream"');
@@ -152,6 +154,20 @@ function decodeBatch(line: number, msg: Record<string, unknown>, stream: string 
     encoding: { format: encoding.format, compression: (encoding.compression as string | null | undefined) ?? undefined },
     manifest: msg.manifest,
   };
+}
+
+/** The deepest nesting a SCHEMA or a STATE may have: real ones stay far below; deeper ones would crash the walks over them. */
+export const MAX_NESTING = 256;
+
+/** Counts nesting without recursion (a 50,000-level SCHEMA must not blow the stack while being measured). */
+function checkNesting(value: unknown, line: number, what: string, stream?: string): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > MAX_NESTING) throw new InputError(line, `${what} is nested more than ${MAX_NESTING} levels deep`, stream);
+    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
 }
 
 function isStringArray(v: unknown): v is string[] {

@@ -1,5 +1,7 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import v8 from 'node:v8';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import { InputError } from '../core/errors.js';
+import { setOwn } from '../core/own-keys.js';
 import { bigIntsAsNumbers, hasBigInt, stringifyExact } from './exact-json.js';
 import type { JsonObject, SchemaMessage } from './messages.js';
 
@@ -26,15 +28,58 @@ export interface Violation {
 
 // Real taps send draft-04 schemas, `multipleOf: 0.01` numerics and date-times with or without offsets.
 // Formats are not enforced here: the mapping converts and checks the values it uses, with better messages.
-const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, multipleOfPrecision: 9, logger: false });
+// `pattern` and `patternProperties` run on V8's linear-time regular-expression engine (the `l` flag), so
+// no schema can make validation take exponential time (`(a+)+$` took minutes per record on the backtracking
+// engine). A pattern that engine cannot run (backreferences, lookaround) is not checked, with a warning.
+v8.setFlagsFromString('--enable-experimental-regexp-engine');
+const LINEAR = supportsLinearRegExp();
+/** Patterns of the schema being compiled that could not be made linear (reported by `register`). */
+let uncheckedPatterns: string[] = [];
+
+function supportsLinearRegExp(): boolean {
+  try {
+    new RegExp('a', 'l');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function linearRegExp(pattern: string, flags: string): { test: (s: string) => boolean } {
+  for (const f of [`${flags}l`, 'l']) {
+    if (!LINEAR) break;
+    try {
+      return new RegExp(pattern, f);
+    } catch {
+      // try without the unicode flag, then give up on this pattern
+    }
+  }
+  uncheckedPatterns.push(pattern);
+  return { test: () => true };
+}
+
+const ajv = new Ajv({
+  allErrors: true,
+  strict: false,
+  validateFormats: false,
+  multipleOfPrecision: 9,
+  logger: false,
+  code: { regExp: linearRegExp as unknown as NonNullable<NonNullable<Options['code']>['regExp']> },
+});
 
 export class StreamRegistry {
   private readonly streams = new Map<string, StreamInfo>();
 
-  constructor(private readonly validateRecords: boolean) {}
+  constructor(
+    private readonly validateRecords: boolean,
+    /** Told once per SCHEMA about `pattern`s that are not checked (not runnable in linear time). */
+    private readonly onUncheckedPatterns: (stream: string, patterns: string[]) => void = () => undefined,
+  ) {}
 
   register(message: SchemaMessage, line: number): StreamInfo {
+    uncheckedPatterns = [];
     const violations = this.validateRecords ? compileValidator(message, line) : () => [];
+    if (uncheckedPatterns.length > 0) this.onUncheckedPatterns(message.stream, uncheckedPatterns);
     const info: StreamInfo = {
       name: message.stream,
       keyProperties: message.key_properties ?? [],
@@ -113,10 +158,10 @@ export function toCurrentDraft(schema: unknown): unknown {
     if (k === 'exclusiveMaximum' || k === 'exclusiveMinimum') {
       if (typeof v === 'boolean') {
         const bound = k === 'exclusiveMaximum' ? 'maximum' : 'minimum';
-        if (v && typeof src[bound] === 'number') out[k] = src[bound];
+        if (v && typeof src[bound] === 'number') setOwn(out, k, src[bound]);
         continue;
       }
-      out[k] = v;
+      setOwn(out, k, v);
       continue;
     }
     if ((k === 'maximum' || k === 'minimum') && src[k === 'maximum' ? 'exclusiveMaximum' : 'exclusiveMinimum'] === true) {
@@ -126,10 +171,10 @@ export function toCurrentDraft(schema: unknown): unknown {
     if ((k === 'id' || k === '$id') && typeof v === 'string') continue;
     // Property names are data, not keywords: convert the schemas under them, keep the names.
     if ((k === 'properties' || k === 'definitions' || k === '$defs' || k === 'patternProperties') && v && typeof v === 'object') {
-      out[k] = Object.fromEntries(Object.entries(v as object).map(([name, sub]) => [name, toCurrentDraft(sub)]));
+      setOwn(out, k, Object.fromEntries(Object.entries(v as object).map(([name, sub]) => [name, toCurrentDraft(sub)])));
       continue;
     }
-    out[k] = toCurrentDraft(v);
+    setOwn(out, k, toCurrentDraft(v));
   }
   return out;
 }

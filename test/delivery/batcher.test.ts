@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { bisect } from '../../connector/delivery/batch-sender.js';
 import { Batcher, itemsOf, type Batch, type Entry } from '../../connector/delivery/batcher.js';
-import type { OutboundItem } from '../../connector/delivery/sink.js';
+import { outboundItem } from '../support/siro-payloads.js';
 
-let seq = 0;
-function item(externalId: string, version = 0): OutboundItem {
-  seq++;
-  return { seq, line: seq, stream: 's', key: `id=${externalId}`, object: 'engagement', externalId, payload: { externalId, version } };
-}
+const item = (externalId: string, version = 0) => outboundItem({ externalId, version }, { stream: 's' });
 
 function collecting(batchSize: number, lingerMs = 60_000) {
   const batches: Batch[] = [];

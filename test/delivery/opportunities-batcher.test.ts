@@ -3,18 +3,17 @@ import { Batcher, itemsOf, type Batch } from '../../connector/delivery/batcher.j
 import type { OutboundItem } from '../../connector/delivery/sink.js';
 import { dependentBatchers } from '../../connector/delivery/dependencies.js';
 import { SIRO_OBJECTS, referencedOpportunity } from '../../connector/siro/objects.js';
+import { outboundItem } from '../support/siro-payloads.js';
 
 /**
  * The batcher's parking (what the sink uses to hold an engagement back until the opportunity it references
  * has its outcome), driven by hand: `blocked` plays the opportunity batcher's "X still has a write pending".
  */
 
-let seq = 0;
 function engagementItem(externalId: string, opportunity?: string, version = 0): OutboundItem {
-  seq++;
   const payload: Record<string, unknown> = { externalId, version };
   if (opportunity !== undefined) payload.opportunity = { externalId: opportunity };
-  return { seq, line: seq, stream: 'calls', key: `id=${externalId}`, object: 'engagement', externalId, payload };
+  return outboundItem(payload, { stream: 'calls' });
 }
 
 function parkingBatcher(batchSize: number) {
@@ -125,7 +124,7 @@ describe('Batcher parking (engagements waiting for their opportunity)', () => {
     const freed: string[] = [];
     const batches: Batch[] = [];
     const batcher = new Batcher({ object: 'opportunity', batchSize: 10, lingerMs: 60_000, onReady: (b) => batches.push(b), onFreed: (id) => freed.push(id) });
-    const item = (id: string, v: number): OutboundItem => ({ seq: 0, line: 0, stream: 'o', key: '', object: 'opportunity', externalId: id, payload: { externalId: id, v } });
+    const item = (id: string, v: number) => outboundItem({ externalId: id, v }, { seq: 0, line: 0, stream: 'o', key: '', object: 'opportunity' });
     batcher.add(item('X', 1));
     batcher.add(item('Z', 1));
     batcher.flush();

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { OutboundItem } from '../../connector/delivery/sink.js';
 import type { Sandbox, SandboxObjectRecord } from '../../connector/sandbox/server.js';
-import { engagement, opportunity } from '../support/siro-payloads.js';
-import { harness, item, pushAll, sandboxPerFile } from './support.js';
+import { engagement, opportunity, outboundItem } from '../support/siro-payloads.js';
+import { harness, pushAll } from './support.js';
+import { sandboxPerFile } from '../support/sandbox.js';
 
 /**
  * Opportunities before the engagements that reference them: an engagement whose `opportunity.externalId`
@@ -14,13 +15,13 @@ import { harness, item, pushAll, sandboxPerFile } from './support.js';
  */
 
 let sb: Sandbox;
-sandboxPerFile((s) => (sb = s));
+sandboxPerFile((s) => (sb = s), { fresh: true });
 
 const LATENCY = 150;
 
-const opp = (id: string, extra: Record<string, unknown> = {}) => item(opportunity(id, extra), 'opportunity');
+const opp = (id: string, extra: Record<string, unknown> = {}) => outboundItem(opportunity(id, extra), { object: 'opportunity' });
 /** An engagement that links to opportunity `x` by its externalId only. */
-const linked = (id: string, x: string, extra: Record<string, unknown> = {}) => item(engagement(id, { opportunity: { externalId: x }, ...extra }));
+const linked = (id: string, x: string, extra: Record<string, unknown> = {}) => outboundItem(engagement(id, { opportunity: { externalId: x }, ...extra }));
 
 function record(list: SandboxObjectRecord[], externalId: string): SandboxObjectRecord {
   const r = list.find((x) => x.externalId === externalId);
@@ -40,7 +41,7 @@ describe('engagements wait for the opportunities they reference', () => {
   ])('$endpoint endpoints: the engagement goes only after the opportunity pushed just before it is acknowledged', async ({ batchSize }) => {
     sb.setFaults({ rateLimitPerMinute: 0, latencyMs: LATENCY });
     const h = harness(sb, { batchSize, maxConcurrency: 4 });
-    await pushAll(h.sink, [opp('X'), linked('E', 'X'), item(engagement('F'))]);
+    await pushAll(h.sink, [opp('X'), linked('E', 'X'), outboundItem(engagement('F'))]);
     await h.sink.drain();
     await h.sink.close(1000);
 
@@ -60,7 +61,7 @@ describe('engagements wait for the opportunities they reference', () => {
   it('an opportunity pushed while the engagement still lingers in an open batch holds it back too', async () => {
     sb.setFaults({ rateLimitPerMinute: 0, latencyMs: LATENCY });
     const h = harness(sb, { batchSize: 10, batchLingerMs: 40 });
-    await pushAll(h.sink, [linked('E', 'X'), item(engagement('F')), opp('X')]);
+    await pushAll(h.sink, [linked('E', 'X'), outboundItem(engagement('F')), opp('X')]);
     await h.sink.drain();
     await h.sink.close(1000);
     expect(h.outcomes.every((o) => o.kind === 'acked')).toBe(true);
@@ -73,7 +74,7 @@ describe('engagements wait for the opportunities they reference', () => {
     sb.setFaults({ rateLimitPerMinute: 0, latencyMs: LATENCY });
     // One request at a time: A1+A2 go out, E+B queue for the slot as a full batch, then X is pushed.
     const h = harness(sb, { batchSize: 2, maxConcurrency: 1 });
-    await pushAll(h.sink, [item(engagement('A1')), item(engagement('A2')), linked('E', 'X'), item(engagement('B')), opp('X')]);
+    await pushAll(h.sink, [outboundItem(engagement('A1')), outboundItem(engagement('A2')), linked('E', 'X'), outboundItem(engagement('B')), opp('X')]);
     await h.sink.drain();
     await h.sink.close(1000);
 
@@ -112,7 +113,7 @@ describe('engagements wait for the opportunities they reference', () => {
     sb.setFaults({ rateLimitPerMinute: 0, latencyMs: LATENCY });
     const h = harness(sb, { batchSize: 10 });
     // E waits for X; its newer version links to nothing pending, so it goes at once and stands for both.
-    await pushAll(h.sink, [opp('X'), linked('E', 'X', { content: 'v1' }), item(engagement('E', { content: 'v2' }))]);
+    await pushAll(h.sink, [opp('X'), linked('E', 'X', { content: 'v1' }), outboundItem(engagement('E', { content: 'v2' }))]);
     await h.sink.drain();
     await h.sink.close(1000);
     expect(h.outcomes).toHaveLength(3);

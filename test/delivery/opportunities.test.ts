@@ -8,8 +8,9 @@ import { LedgerStore } from '../../connector/ledger/store.js';
 import type { Logger } from '../../connector/core/log.js';
 import type { Sandbox } from '../../connector/sandbox/server.js';
 import { tempDir } from '../support/cli.js';
-import { opportunity } from '../support/siro-payloads.js';
-import { contents, harness, item, pushAll, sandboxPerFile, TOKEN } from './support.js';
+import { opportunity, outboundItem } from '../support/siro-payloads.js';
+import { contents, harness, pushAll, TOKEN } from './support.js';
+import { sandboxPerFile } from '../support/sandbox.js';
 
 /**
  * Opportunity items get the same delivery guarantees as engagements: the batch and single opportunity
@@ -18,9 +19,9 @@ import { contents, harness, item, pushAll, sandboxPerFile, TOKEN } from './suppo
  */
 
 let sb: Sandbox;
-sandboxPerFile((s) => (sb = s));
+sandboxPerFile((s) => (sb = s), { fresh: true });
 
-const opp = (id: string, extra: Record<string, unknown> = {}) => item(opportunity(id, extra), 'opportunity');
+const opp = (id: string, extra: Record<string, unknown> = {}) => outboundItem(opportunity(id, extra), { object: 'opportunity' });
 
 /** An opportunity Siro refuses: a disposition outside OPEN, LOST, WON. */
 const badOpp = (id: string) => opp(id, { disposition: 'MAYBE' });
@@ -186,7 +187,7 @@ describe('opportunities and the ledger', () => {
       expect(sb.opportunities().filter((r) => r.writes === 1)).toHaveLength(29);
 
       // An engagement with the same externalId as an opportunity is another ledger row (per object).
-      const run3 = await ledgerRun(store, [item({ externalId: 'l7', subject: 'Call about l7' })]);
+      const run3 = await ledgerRun(store, [outboundItem({ externalId: 'l7', subject: 'Call about l7' })]);
       expect(run3.map((o) => o.kind)).toEqual(['acked']);
     } finally {
       await store.close();

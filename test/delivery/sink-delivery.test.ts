@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../connector/sandbox/server.js';
-import { badEngagement, engagement, opportunity } from '../support/siro-payloads.js';
-import { contents, harness, item, pushAll, sandboxPerFile } from './support.js';
+import { badEngagement, engagement, opportunity, outboundItem } from '../support/siro-payloads.js';
+import { contents, harness, pushAll } from './support.js';
+import { sandboxPerFile } from '../support/sandbox.js';
 
 let sb: Sandbox;
-sandboxPerFile((s) => (sb = s));
+sandboxPerFile((s) => (sb = s), { fresh: true });
 
 describe('SiroSink against the sandbox', () => {
   it('delivers every item exactly once, batched, with Siro ids', async () => {
     const h = harness(sb, { batchSize: 25 });
-    const engagements = Array.from({ length: 230 }, (_, i) => item(engagement(`e${i}`, { content: `note ${i}` })));
-    const opportunities = Array.from({ length: 40 }, (_, i) => item(opportunity(`o${i}`), 'opportunity'));
+    const engagements = Array.from({ length: 230 }, (_, i) => outboundItem(engagement(`e${i}`, { content: `note ${i}` })));
+    const opportunities = Array.from({ length: 40 }, (_, i) => outboundItem(opportunity(`o${i}`), { object: 'opportunity' }));
     const all = engagements.flatMap((e, i) => (i < 40 ? [e, opportunities[i]!] : [e]));
     await pushAll(h.sink, all);
     await h.sink.drain();
@@ -38,7 +39,7 @@ describe('SiroSink against the sandbox', () => {
 
   it('uses the single-item endpoints when batch_size is 1, under a base URL with a path prefix', async () => {
     const h = harness(sb, { batchSize: 1, baseUrl: `${sb.url}/api-externalApi/` });
-    const items = Array.from({ length: 12 }, (_, i) => item(engagement(`s${i}`)));
+    const items = Array.from({ length: 12 }, (_, i) => outboundItem(engagement(`s${i}`)));
     await pushAll(h.sink, items);
     await h.sink.drain();
     await h.sink.close(1000);
@@ -53,7 +54,7 @@ describe('SiroSink against the sandbox', () => {
     const h = harness(sb, { batchSize: 8 });
     const items = [];
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 60; i++) items.push(item(engagement(`f${i}`, { content: `round ${round}` })));
+      for (let i = 0; i < 60; i++) items.push(outboundItem(engagement(`f${i}`, { content: `round ${round}` })));
     }
     await pushAll(h.sink, items);
     await h.sink.drain();
@@ -75,7 +76,7 @@ describe('SiroSink against the sandbox', () => {
 
   it('rejects a bad item named by the issue path alone; its neighbours are delivered', async () => {
     const h = harness(sb, { batchSize: 10 });
-    const items = Array.from({ length: 10 }, (_, i) => item(i === 4 ? badEngagement(`b${i}`) : engagement(`b${i}`)));
+    const items = Array.from({ length: 10 }, (_, i) => outboundItem(i === 4 ? badEngagement(`b${i}`) : engagement(`b${i}`)));
     await pushAll(h.sink, items);
     await h.sink.drain();
     await h.sink.close(1000);
@@ -93,7 +94,7 @@ describe('SiroSink against the sandbox', () => {
   it('bisects a batch Siro finds too large (413), remembers the smaller size, and still rejects a bad item alone', async () => {
     sb.setFaults({ rateLimitPerMinute: 0, maxBatchSize: 4 });
     const h = harness(sb, { batchSize: 16, maxConcurrency: 1 });
-    const items = Array.from({ length: 48 }, (_, i) => item(i === 21 ? badEngagement(`t${i}`) : engagement(`t${i}`)));
+    const items = Array.from({ length: 48 }, (_, i) => outboundItem(i === 21 ? badEngagement(`t${i}`) : engagement(`t${i}`)));
     await pushAll(h.sink, items);
     await h.sink.drain();
     await h.sink.close(1000);
@@ -110,7 +111,7 @@ describe('SiroSink against the sandbox', () => {
   it('bisects down to single items when every batch is too large', async () => {
     sb.setFaults({ rateLimitPerMinute: 0, maxBatchSize: 1 });
     const h = harness(sb, { batchSize: 8, maxConcurrency: 2 });
-    const items = Array.from({ length: 8 }, (_, i) => item(engagement(`u${i}`)));
+    const items = Array.from({ length: 8 }, (_, i) => outboundItem(engagement(`u${i}`)));
     await pushAll(h.sink, items);
     await h.sink.drain();
     await h.sink.close(1000);
@@ -123,7 +124,7 @@ describe('SiroSink against the sandbox', () => {
     sb.setFaults({ rateLimitPerMinute: 0, latencyMs: 5, jitterMs: 40, seed: 3 });
     const h = harness(sb, { batchSize: 5, maxConcurrency: 4, batchLingerMs: 1 });
     for (let v = 0; v < 40; v++) {
-      for (const id of ['d1', 'd2', 'd3']) await h.sink.push(item(engagement(id, { content: `v${v}` })));
+      for (const id of ['d1', 'd2', 'd3']) await h.sink.push(outboundItem(engagement(id, { content: `v${v}` })));
       // Now and then a pause, so that some writes are in flight while newer versions arrive.
       if (v % 5 === 0) await new Promise((r) => setTimeout(r, 15));
     }
@@ -145,7 +146,7 @@ describe('SiroSink against the sandbox', () => {
 
   it('flushPending() sends a partial batch at once instead of after its linger time', async () => {
     const h = harness(sb, { batchSize: 50, batchLingerMs: 10_000 });
-    await pushAll(h.sink, [item(engagement('l1')), item(engagement('l2'))]);
+    await pushAll(h.sink, [outboundItem(engagement('l1')), outboundItem(engagement('l2'))]);
     await new Promise((r) => setTimeout(r, 100));
     expect(h.requests).toHaveLength(0); // still lingering, waiting for more items
     h.sink.flushPending!();
@@ -158,7 +159,7 @@ describe('SiroSink against the sandbox', () => {
   it('backpressure: push() waits while max_queued_items are unfinished', async () => {
     sb.setFaults({ rateLimitPerMinute: 0, latencyMs: 150 });
     const h = harness(sb, { batchSize: 5, maxConcurrency: 1, maxQueuedItems: 10 });
-    const list = Array.from({ length: 11 }, (_, i) => item(engagement(`k${i}`)));
+    const list = Array.from({ length: 11 }, (_, i) => outboundItem(engagement(`k${i}`)));
     await pushAll(h.sink, list.slice(0, 9));
     let released = false;
     const tenth = Promise.resolve(h.sink.push(list[9]!)).then(() => (released = true));
@@ -175,7 +176,7 @@ describe('SiroSink against the sandbox', () => {
 
   it('keeps bigint values exact', async () => {
     const h = harness(sb);
-    await h.sink.push(item(opportunity('big', { amount: 2n ** 60n }), 'opportunity'));
+    await h.sink.push(outboundItem(opportunity('big', { amount: 2n ** 60n }), { object: 'opportunity' }));
     await h.sink.drain();
     await h.sink.close(100);
     expect(h.outcomes[0]!.kind).toBe('acked');

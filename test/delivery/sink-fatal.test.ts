@@ -1,28 +1,20 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SinkClosedError } from '../../connector/delivery/siro-sink.js';
 import { FatalApiError } from '../../connector/core/errors.js';
 import { DEFAULT_SANDBOX_TOKEN, startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
-import { engagement } from '../support/siro-payloads.js';
-import { harness, item, pushAll } from './support.js';
+import { engagement, outboundItem } from '../support/siro-payloads.js';
+import { sandboxPerFile } from '../support/sandbox.js';
+import { harness, pushAll } from './support.js';
 
 const SECRET = 'tok-3f9a1c7e5b2d4e6f8a0b';
 
 let sb: Sandbox;
-beforeAll(async () => {
-  sb = await startSandbox({
-    tokens: [
-      DEFAULT_SANDBOX_TOKEN,
-      { token: SECRET, tokenName: 'no rights', organizationId: 'org-sandbox', forbidden: true },
-    ],
-  });
-});
-afterAll(() => sb.close());
-beforeEach(() => {
-  sb.setFaults({ rateLimitPerMinute: 0 });
-  sb.reset();
+sandboxPerFile((s) => (sb = s), {
+  tokens: [DEFAULT_SANDBOX_TOKEN, { token: SECRET, tokenName: 'no rights', organizationId: 'org-sandbox', forbidden: true }],
+  fresh: true,
 });
 
-const items = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => item(engagement(`${prefix}${i}`)));
+const items = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => outboundItem(engagement(`${prefix}${i}`)));
 
 /** Pushes everything and drains; returns the error it ended with. */
 async function runUntilError(h: ReturnType<typeof harness>, list: ReturnType<typeof items>): Promise<Error> {
@@ -46,7 +38,7 @@ describe('fatal answers', () => {
     expect((error as FatalApiError).status).toBe(401);
     expect(error.message).not.toContain(SECRET);
     expect(h.outcomes).toEqual([]);
-    await expect(h.sink.push(item(engagement('late')))).rejects.toBe(error);
+    await expect(h.sink.push(outboundItem(engagement('late')))).rejects.toBe(error);
     await expect(h.sink.drain()).rejects.toBe(error);
     await settle();
     const sent = sb.stats().requests;
@@ -124,7 +116,7 @@ describe('close(grace)', () => {
     expect(h.outcomes.every((o) => o.kind === 'acked')).toBe(true);
     // (Requests other tests gave up on may still land in the sandbox: count this test's items only.)
     expect(sb.engagements().filter((r) => r.externalId.startsWith('g'))).toHaveLength(20);
-    await expect(h.sink.push(item(engagement('after')))).rejects.toBeInstanceOf(SinkClosedError);
+    await expect(h.sink.push(outboundItem(engagement('after')))).rejects.toBeInstanceOf(SinkClosedError);
     await expect(h.sink.drain()).rejects.toBeInstanceOf(SinkClosedError);
     await settle();
     expect(h.requests).toHaveLength(2);

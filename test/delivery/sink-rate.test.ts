@@ -1,13 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
-import { engagement } from '../support/siro-payloads.js';
-import { contents, harness, item, pushAll } from './support.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../connector/sandbox/server.js';
+import { engagement, outboundItem } from '../support/siro-payloads.js';
+import { sandboxPerFile } from '../support/sandbox.js';
+import { contents, harness, pushAll } from './support.js';
 
 let sb: Sandbox;
-beforeAll(async () => {
-  sb = await startSandbox();
-});
-afterAll(() => sb.close());
+sandboxPerFile((s) => (sb = s));
 beforeEach(() => sb.reset());
 
 describe('throughput and rate limits', () => {
@@ -16,7 +14,7 @@ describe('throughput and rate limits', () => {
     const concurrency = 4;
     const batchSize = 100;
     const h = harness(sb, { batchSize, maxConcurrency: concurrency, rateLimitPerMinute: 1_000_000 });
-    const list = Array.from({ length: 2000 }, (_, i) => item(engagement(`p${i}`)));
+    const list = Array.from({ length: 2000 }, (_, i) => outboundItem(engagement(`p${i}`)));
     await pushAll(h.sink, list);
     await h.sink.drain();
     await h.sink.close(1000);
@@ -39,7 +37,7 @@ describe('throughput and rate limits', () => {
   it('at the server limit (R = 120/min, client 120/min): no 429 at all, never faster than R', async () => {
     sb.setFaults({ rateLimitPerMinute: 120 });
     const h = harness(sb, { batchSize: 10, rateLimitPerMinute: 120, maxConcurrency: 4 });
-    const list = Array.from({ length: 80 }, (_, i) => item(engagement(`r${i}`)));
+    const list = Array.from({ length: 80 }, (_, i) => outboundItem(engagement(`r${i}`)));
     await pushAll(h.sink, list);
     await h.sink.drain();
     await h.sink.close(1000);
@@ -56,7 +54,7 @@ describe('throughput and rate limits', () => {
   it('honours 429 + Retry-After: everyone pauses, the retries do not use the retry budget, nothing is lost', async () => {
     sb.setFaults({ rateLimitPerMinute: 0, burst429: { count: 4, retryAfterSeconds: 1 } });
     const h = harness(sb, { batchSize: 5, maxConcurrency: 4, maxRetries: 0 });
-    const list = Array.from({ length: 60 }, (_, i) => item(engagement(`q${i}`)));
+    const list = Array.from({ length: 60 }, (_, i) => outboundItem(engagement(`q${i}`)));
     await pushAll(h.sink, list);
     await h.sink.drain();
     await h.sink.close(1000);
@@ -76,7 +74,7 @@ describe('throughput and rate limits', () => {
     // sandbox asks to wait for most of a minute: the client must stop sending rather than hammer it.
     sb.setFaults({ rateLimitPerMinute: 4 });
     const h = harness(sb, { batchSize: 2, maxConcurrency: 4, rateLimitPerMinute: 60_000 });
-    await pushAll(h.sink, Array.from({ length: 20 }, (_, i) => item(engagement(`v${i}`))));
+    await pushAll(h.sink, Array.from({ length: 20 }, (_, i) => outboundItem(engagement(`v${i}`))));
     await new Promise((r) => setTimeout(r, 1500));
     const server = sb.stats();
     expect(server.byStatus['200']).toBe(4);

@@ -1,33 +1,10 @@
 import { createSiroSink, type RequestInfo, type SiroSinkOptions } from '../../connector/delivery/siro-sink.js';
 import type { OutboundItem, Outcome, Sink } from '../../connector/delivery/sink.js';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { DEFAULT_SANDBOX_TOKEN, startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
-import type { SiroObject } from '../../connector/siro/objects.js';
+import { DEFAULT_SANDBOX_TOKEN, type Sandbox } from '../../connector/sandbox/server.js';
 
 /** Helpers for the delivery tests: real sinks against a real sandbox over HTTP on 127.0.0.1. */
 
 export const TOKEN = DEFAULT_SANDBOX_TOKEN.token;
-
-/** One sandbox per test file, without a rate limit and emptied before each test; `use` receives it. */
-export function sandboxPerFile(use: (sandbox: Sandbox) => void): void {
-  let sb: Sandbox;
-  beforeAll(async () => {
-    sb = await startSandbox();
-    use(sb);
-  });
-  afterAll(() => sb.close());
-  beforeEach(() => {
-    sb.setFaults({ rateLimitPerMinute: 0 });
-    sb.reset();
-  });
-}
-
-let nextSeq = 0;
-export function item(payload: Record<string, unknown>, object: SiroObject = 'engagement'): OutboundItem {
-  nextSeq++;
-  const externalId = payload.externalId as string;
-  return { seq: nextSeq, line: nextSeq, stream: `${object}s`, key: `id=${externalId}`, object, externalId, payload };
-}
 
 export interface Harness {
   sink: Sink;

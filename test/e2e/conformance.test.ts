@@ -44,11 +44,7 @@ async function run(file: string, mode: Mode, extra: Record<string, unknown> = {}
   return { ...r, states: r.code === null ? [] : stateLines(r.stdout), payloads, rejects: await jsonLines(t.rejectsFile), held };
 }
 
-const singerLines = (file: string) =>
-  readFileSync(join(conformanceDir, file), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as { type: string; value?: unknown; record?: Record<string, unknown> });
+const singerLines = (file: string) => jsonLines<{ type: string; value?: unknown; record?: Record<string, unknown> }>(join(conformanceDir, file));
 
 describe.each<Mode>(['dry-run', 'sandbox'])('conformance streams (%s)', (mode) => {
   it('record_before_schema: stops naming the stream, non-zero, no state', async () => {

@@ -145,7 +145,7 @@ describe('delivery to Siro (sandbox)', () => {
         // At the moment the line appears, Siro holds every valid record before it, and the rejects
         // file holds every invalid one.
         const h = held();
-        const rejected = new Set(readFileSync(target.rejectsFile, { encoding: 'utf8', flag: 'a+' }).split('\n').filter(Boolean).map((l) => JSON.parse(l).seq));
+        const rejected = new Set(jsonLines(target.rejectsFile).map((r) => r.seq));
         for (let p = 1; p <= position; p++) {
           if (invalid(p)) expect(rejected.has(p), `record ${p} rejected before state ${position}`).toBe(true);
           else expect(h.has(`call-${p}`), `record ${p} in Siro before state ${position}`).toBe(true);

@@ -12,6 +12,7 @@ import { writeCounts, writtenBetween } from '../../demo/sandbox-readback.js';
 import { runTotals } from '../../demo/show.js';
 import { startPostgres } from '../support/postgres.js';
 import { repoRoot, startCli, tempDir, writeJson } from '../support/cli.js';
+import { targetConfig } from '../support/target-config.js';
 
 /**
  * End to end against a real Postgres and the sandbox: the built tap-warehouse and target-siro run as two
@@ -55,22 +56,17 @@ interface Workspace {
 }
 
 /** A temp folder with tap.json, config.json and an empty state file (the documented cron layout). */
-function workspace(tap: Record<string, unknown>, target: Record<string, unknown> = {}): Workspace {
+function workspace(tap: Record<string, unknown>, settings: Record<string, unknown> = {}): Workspace {
   const dir = tempDir('warehouse-e2e-');
   mkdirSync(join(dir, 'state'));
-  const stateFile = join(dir, 'state', 'state.json');
-  writeFileSync(stateFile, '');
   const tapConfig = writeJson(join(dir, 'tap.json'), { connection: databaseUrl, ...tap });
-  const targetConfig = writeJson(join(dir, 'config.json'), {
-    api_token: DEFAULT_SANDBOX_TOKEN.token,
-    base_url: sandbox.url,
-    mappings: DEFAULT_MAPPING,
-    state_file: stateFile,
-    rejects_file: join(dir, 'state', 'rejects.jsonl'),
-    ledger_path: join(dir, 'state', 'ledger.sqlite'),
-    ...target,
-  });
-  return { dir, tapConfig, targetConfig, stateFile };
+  // The target's files (state, rejects, ledger, reports) in state/, its config.json next to tap.json.
+  const target = targetConfig(
+    { api_token: DEFAULT_SANDBOX_TOKEN.token, base_url: sandbox.url, mappings: DEFAULT_MAPPING, ...settings },
+    { dir: join(dir, 'state'), file: join(dir, 'config.json'), stateFile: true, logLevel: 'info' },
+  );
+  writeFileSync(target.stateFile, '');
+  return { dir, tapConfig, targetConfig: target.config, stateFile: target.stateFile };
 }
 
 function viewStreams(views: string, method: 'INCREMENTAL' | 'FULL_TABLE' = 'INCREMENTAL'): Record<string, unknown>[] {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
@@ -69,6 +69,24 @@ describe('a Meltano SDK tap', () => {
     expect(res.stderr).toMatch(/267 record\(s\) of public-appointments break the schema in column "tags", which no mapping reads: sent anyway/);
     const states = stateLines(res.stdout) as Bookmarks[];
     expect(states.at(-1)!.bookmarks[SDK_STREAM]!.replication_key_value).toBe('2025-04-27T10:00:00.000803+00:00');
+  });
+
+  it('is previewed record by record, BATCH files included', async () => {
+    const dir = tempDir();
+    const { config } = targetConfig({ ledger: false }, dir);
+    const input = join(dir, 'sdk.singer');
+    writeFileSync(input, sdkInput(dir));
+    const res = await runTargetCli(['preview', '--config', config, '--input', input, '--limit', '5', '--format', 'json']);
+    expect(res.code).toBe(0);
+    const preview = JSON.parse(res.stdout) as { records: { externalId: string; line: number; outcome: string }[]; more: boolean };
+    expect(preview.records.map((r) => [r.externalId, r.line, r.outcome])).toEqual([
+      ['appointment-1', 3, 'mapped'],
+      ['appointment-2', 4, 'mapped'],
+      ['appointment-3', 5, 'mapped'],
+      ['appointment-4', 7, 'mapped'],
+      ['appointment-5', 7, 'mapped'],
+    ]);
+    expect(preview.more).toBe(true);
   });
 
   it('still rejects a row whose violation is in a column the mapping reads', async () => {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { fingerprint } from '../../connector/ledger/fingerprint.js';
 import { itemJson, payloadJson } from '../../connector/delivery/payload-json.js';
 import { parseExact } from '../../connector/singer/exact-json.js';
+import { outboundItem } from '../support/siro-payloads.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -61,8 +62,7 @@ describe('fingerprint', () => {
     expect(fingerprint(a)).toBe(createHash('sha1').update(payloadJson(a)).digest('hex'));
     expect(fingerprint(a)).not.toBe(fingerprint(b));
     // Sinks send itemJson: the same bytes, with or without the ledger in front.
-    const item = { seq: 1, line: 1, stream: 's', key: '', object: 'engagement' as const, externalId: 'x', payload: a };
-    expect(itemJson(item)).toBe(payloadJson(a));
+    expect(itemJson(outboundItem(a))).toBe(payloadJson(a));
   });
 
   it('is the same in another process (the built module, as a later run computes it)', () => {

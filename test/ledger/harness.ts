@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import pino from 'pino';
 import { loadSettings } from '../../connector/config/settings.js';
 import { DryRunSink } from '../../connector/delivery/dry-run-sink.js';
-import type { OutboundItem, Outcome, OutcomeHandler, Sink } from '../../connector/delivery/sink.js';
+import type { Outcome, OutcomeHandler, Sink } from '../../connector/delivery/sink.js';
 import { createSiroSink } from '../../connector/delivery/siro-sink.js';
 import { createLedgerSink, type LedgerSink, type LedgerSinkOptions } from '../../connector/ledger/ledger-sink.js';
 import type { LedgerStore } from '../../connector/ledger/store.js';
@@ -15,6 +15,7 @@ import type { RunCounters } from '../../connector/run/counters.js';
 import { runTarget } from '../../connector/run/target-run.js';
 import type { Sandbox } from '../../connector/sandbox/server.js';
 import type { Logger } from '../../connector/core/log.js';
+import { jsonLines } from '../support/json-lines.js';
 
 /**
  * Runs the target itself (runTarget: reader, record step, checkpointer) over Singer messages made from
@@ -63,18 +64,6 @@ export interface RunOptions extends Partial<Omit<LedgerSinkOptions, 'store' | 'o
 
 export function payloadOf(row: Row): Record<string, unknown> {
   return { externalId: row.id, subject: row.subject ?? `Call ${row.id}`, content: 'notes', ...row.extra };
-}
-
-export function itemOf(row: Row, seq: number): OutboundItem {
-  return {
-    seq,
-    line: seq + 1,
-    stream: row.stream ?? 'calls',
-    key: `id=${row.id}`,
-    object: 'engagement',
-    externalId: row.id,
-    payload: payloadOf(row),
-  };
 }
 
 export function captureLogger(): { log: Logger; logs: RunResult['logs'] } {
@@ -203,10 +192,7 @@ export async function run(steps: Step[], opts: RunOptions): Promise<RunResult> {
       const k = `${o.kind}:${o.item.origin ?? 'record'}`;
       tally[k] = (tally[k] ?? 0) + 1;
     }
-    const rejects = existsSync(rejectsFile)
-      ? readFileSync(rejectsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
-      : [];
-    return { runId, outcomes, sink: sink!, logs, tally, counters: result.counters, rejects, error: result.error };
+    return { runId, outcomes, sink: sink!, logs, tally, counters: result.counters, rejects: jsonLines(rejectsFile), error: result.error };
   } finally {
     closeSync(statesFd);
     rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,3 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -7,23 +5,18 @@ import { fingerprint } from '../../connector/ledger/fingerprint.js';
 import { LedgerError, type LedgerRow, type LedgerStore } from '../../connector/ledger/store.js';
 import { createSiroSink } from '../../connector/delivery/siro-sink.js';
 import { FatalApiError } from '../../connector/core/errors.js';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import type { Sandbox } from '../../connector/sandbox/server.js';
 import { postgresBackend, sqliteBackend } from './backends.js';
 import { createLedgerSink } from '../../connector/ledger/ledger-sink.js';
 import type { Outcome } from '../../connector/delivery/sink.js';
-import { captureLogger, fullTable, itemOf, payloadOf, rows, run, siroInner, type Row } from './harness.js';
+import { outboundItem } from '../support/siro-payloads.js';
+import { captureLogger, fullTable, payloadOf, rows, run, siroInner, type Row } from './harness.js';
+import { jsonLines } from '../support/json-lines.js';
+import { sandboxPerFile, tempDirPerFile } from '../support/sandbox.js';
 
 let sandbox: Sandbox;
-let tmp: string;
-
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  tmp = mkdtempSync(join(tmpdir(), 'ledger-sink-'));
-});
-afterAll(async () => {
-  await sandbox.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+sandboxPerFile((s) => (sandbox = s));
+const tmp = tempDirPerFile('ledger-sink-');
 
 /** Every ledger row, for before/after comparisons. */
 async function snapshot(store: LedgerStore, ids: string[]): Promise<(LedgerRow | undefined)[]> {
@@ -197,7 +190,7 @@ describe.each([sqliteBackend(), postgresBackend()])('ledger sink with the Siro s
       onOutcome: (o) => outcomes.push(o), log,
     });
     let seq = 0;
-    for (const row of rows(8)) await sink.push(itemOf(row, ++seq));
+    for (const row of rows(8)) await sink.push(outboundItem(payloadOf(row), { seq: ++seq, stream: 'calls' }));
     await sink.close(0);
     expect(outcomes.map((o) => `${o.kind}:${o.item.externalId}`).sort()).toEqual(rows(5).map((r) => `unchanged:${r.id}`));
     expect(sandbox.stats().requests).toBe(requests);
@@ -212,7 +205,7 @@ describe.each([sqliteBackend(), postgresBackend()])('ledger sink with the Siro s
       onOutcome: (o) => outcomes.push(o), log, chunkSize: 5,
     });
     let seq = 0;
-    for (const row of rows(5)) await sink.push(itemOf(row, ++seq));
+    for (const row of rows(5)) await sink.push(outboundItem(payloadOf(row), { seq: ++seq, stream: 'calls' }));
     await store.close(); // the ledger goes away while Siro works on the batch
     await expect(sink.drain()).rejects.toBeInstanceOf(LedgerError);
     await sink.close(0);
@@ -231,7 +224,7 @@ describe.each([sqliteBackend(), postgresBackend()])('ledger sink with the Siro s
         }),
       { store, runId: 'fatal', dryRun: false, skipUnchanged: true, deleteMode: 'none', maxDeleteFraction: 0.2, retryRejected: false, onOutcome: () => undefined, log },
     );
-    await sink.push(itemOf({ id: 'x1' }, 1));
+    await sink.push(outboundItem(payloadOf({ id: 'x1' }), { seq: 1, stream: 'calls' }));
     const error = await sink.drain().then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(FatalApiError);
     expect((error as FatalApiError).message).toContain('401');
@@ -309,7 +302,7 @@ describe.each([sqliteBackend(), postgresBackend()])('ledger sink with the Siro s
     const dry = await run(fullTable(table, 2), { store, dryRun: true, dryRunOutput: output });
     expect(dry.error).toBeUndefined();
     expect(dry.tally).toEqual({ 'unchanged:record': 8, 'acked:record': 1, 'acked:delete': 1, 'acked:retry': 1 });
-    const lines = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = jsonLines(output);
     expect(lines).toEqual(
       expect.arrayContaining([
         payloadOf({ id: 'c002', subject: 'changed' }),

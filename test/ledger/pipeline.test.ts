@@ -1,10 +1,9 @@
 import { withDefaultCallColumns } from '../support/singer-gen.js';
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { loadSettings, type Settings } from '../../connector/config/settings.js';
 import { createLedgerSink, ledgerSinkOptions } from '../../connector/ledger/ledger-sink.js';
 import { sinkFactory } from '../../connector/run/create-sink.js';
@@ -12,8 +11,10 @@ import { LedgerStore } from '../../connector/ledger/store.js';
 import { loadMappings } from '../../connector/mapping/index.js';
 import { packageRoot } from '../../connector/core/paths.js';
 import { runTarget } from '../../connector/run/target-run.js';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import type { Sandbox } from '../../connector/sandbox/server.js';
 import { captureLogger } from './harness.js';
+import { jsonLines } from '../support/json-lines.js';
+import { sandboxPerFile, tempDirPerFile } from '../support/sandbox.js';
 
 /**
  * The ledger sink inside the real pipeline (reader, validation, the shipped default mapping, checkpointer)
@@ -21,16 +22,8 @@ import { captureLogger } from './harness.js';
  */
 
 let sandbox: Sandbox;
-let tmp: string;
-
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  tmp = mkdtempSync(join(tmpdir(), 'ledger-pipeline-'));
-});
-afterAll(async () => {
-  await sandbox.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+sandboxPerFile((s) => (sandbox = s));
+const tmp = tempDirPerFile('ledger-pipeline-');
 
 const schema = {
   type: 'SCHEMA',
@@ -108,7 +101,7 @@ describe('ledger sink in the target pipeline', () => {
       status: result.error ? 'failed' : 'ok',
       counts: { read: totals.read, sent: totals.delivered, unchanged: totals.unchanged, rejected: totals.rejected, deleted: totals.deleted },
     });
-    const states = readFileSync(statesFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const states = jsonLines<any>(statesFile);
     return { result, totals, states, counts: ledgerSink!.ledgerCounts(), runId };
   }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runTargetCli, stateLines } from '../support/cli.js';
 import { exampleInput, exampleMapping, operatorConfig } from './helpers.js';
+import { jsonLines, parseJsonLines } from '../support/json-lines.js';
 
 /**
  * The ready-made mappings in mappings/examples/, each fed a realistic Singer stream of the tap it is for
@@ -13,19 +14,8 @@ async function dryRun(name: string) {
   const out = join(dir, 'payloads.jsonl');
   const r = await runTargetCli(['--config', path, '--input', exampleInput(name), '--dry-run-output', out]);
   expect(r.code, r.stderr).toBe(0);
-  const payloads = readFileSync(out, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l));
-  let rejects: { key: string; reasons: string[] }[] = [];
-  try {
-    rejects = readFileSync(join(dir, 'rejects.jsonl'), 'utf8')
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l));
-  } catch {
-    /* no rejects file: nothing was rejected */
-  }
+  const payloads = parseJsonLines<any>(readFileSync(out, 'utf8'));
+  const rejects = jsonLines<{ key: string; reasons: string[] }>(join(dir, 'rejects.jsonl')); // no file: nothing was rejected
   return { payloads, rejects, states: stateLines(r.stdout) };
 }
 

@@ -1,18 +1,18 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { repoRoot, tempDir, writeJson } from '../support/cli.js';
+import { repoRoot, tempDir } from '../support/cli.js';
+import { targetConfig } from '../support/target-config.js';
 
-/** A config for a test run: every file the target writes (rejects, ledger, reports, state) in a temp folder. */
-export function operatorConfig(settings: Record<string, unknown>, dir = tempDir('target-siro-operator-')): { dir: string; path: string } {
-  const path = writeJson(join(dir, 'config.json'), {
-    rejects_file: join(dir, 'rejects.jsonl'),
-    ledger_path: join(dir, 'ledger.sqlite'),
-    reports_dir: join(dir, 'runs'),
-    state_file: join(dir, 'state.json'),
-    mappings: exampleMapping('postgres-calls'),
-    ...settings,
-  });
-  return { dir, path };
+/**
+ * The target's config.json for an operator test (targetConfig): the postgres-calls example mapping, a state
+ * file, and info logs (the run summary and report line); every file the target writes in a temp folder.
+ */
+export function operatorConfig(settings: Record<string, unknown>): { dir: string; path: string } {
+  const { dir, config } = targetConfig(
+    { mappings: exampleMapping('postgres-calls'), ...settings },
+    { dir: tempDir('target-siro-operator-'), file: 'config.json', stateFile: true, logLevel: 'info' },
+  );
+  return { dir, path: config };
 }
 
 /** A port on 127.0.0.1 that nothing listens on (taken, then released). */

@@ -1,10 +1,9 @@
 import { withDefaultCallColumns } from '../support/singer-gen.js';
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runPreview, type PreviewItem } from '../../connector/commands/preview.js';
 import { loadSettings, type Settings } from '../../connector/config/settings.js';
 import { packageRoot } from '../../connector/core/paths.js';
@@ -13,8 +12,11 @@ import { createLedgerSink, ledgerSinkOptions, LedgerStore, type LedgerRow } from
 import { loadMappings } from '../../connector/mapping/index.js';
 import { sinkFactory } from '../../connector/run/create-sink.js';
 import { runTarget } from '../../connector/run/target-run.js';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import type { Sandbox } from '../../connector/sandbox/server.js';
 import { captureLogger } from '../ledger/harness.js';
+import { jsonLines } from '../support/json-lines.js';
+import { sandboxPerFile, tempDirPerFile } from '../support/sandbox.js';
+import { targetConfig } from '../support/target-config.js';
 
 /**
  * `preview` and a run share the record step (run/record-step.ts) and the change decision (ledger/change.ts).
@@ -23,15 +25,8 @@ import { captureLogger } from '../ledger/harness.js';
  */
 
 let sandbox: Sandbox;
-let dir: string;
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  dir = mkdtempSync(join(tmpdir(), 'preview-agrees-'));
-});
-afterAll(async () => {
-  await sandbox?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+sandboxPerFile((s) => (sandbox = s));
+const dir = tempDirPerFile('preview-agrees-');
 
 const calls = {
   type: 'SCHEMA',
@@ -114,18 +109,9 @@ async function ledgerRows(settings: Settings): Promise<Map<string, LedgerRow>> {
 }
 
 it('preview says of each record what a run then does with it (same input, same ledger)', async () => {
-  const config = join(dir, 'config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      api_token: 'sandbox-token',
-      base_url: sandbox.url,
-      mappings: join(packageRoot, 'mappings'),
-      ledger_path: join(dir, 'ledger.sqlite'),
-      rejects_file: join(dir, 'rejects.jsonl'),
-      max_retries: 1,
-      skip_streams: ['public-audit'],
-    }),
+  const { config } = targetConfig(
+    { api_token: 'sandbox-token', base_url: sandbox.url, mappings: join(packageRoot, 'mappings'), max_retries: 1, skip_streams: ['public-audit'] },
+    { dir, file: 'config.json' },
   );
   const settings = loadSettings({ configFile: config, env: {} });
 
@@ -164,9 +150,7 @@ it('preview says of each record what a run then does with it (same input, same l
 
   // What the run did, from its own traces.
   const did = new Map<number, Did>();
-  const rejects = existsSync(settings.rejects_file)
-    ? readFileSync(settings.rejects_file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { run_id: string; line: number; stage: string })
-    : [];
+  const rejects = jsonLines<{ run_id: string; line: number; stage: string }>(settings.rejects_file);
   for (const r of rejects.filter((x) => x.run_id === run.runId)) did.set(r.line, { outcome: 'rejected', stage: r.stage });
   for (const o of run.outcomes) {
     const id = o.item.externalId;

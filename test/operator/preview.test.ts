@@ -1,22 +1,18 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compactJson } from '../../connector/commands/preview.js';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/index.js';
+import type { Sandbox } from '../../connector/sandbox/index.js';
 import { parseExact, stringifyExact } from '../../connector/singer/exact-json.js';
 import { runTargetCli } from '../support/cli.js';
 import { exampleInput, operatorConfig } from './helpers.js';
+import { sandboxPerFile } from '../support/sandbox.js';
 
 const TOKEN = 'op-preview-token-31c8';
 const input = exampleInput('postgres-calls');
 
 let sandbox: Sandbox;
-beforeAll(async () => {
-  sandbox = await startSandbox({ tokens: [{ token: TOKEN, tokenName: 'preview', organizationId: 'org-preview' }] });
-});
-afterAll(async () => {
-  await sandbox?.close();
-});
+sandboxPerFile((s) => (sandbox = s), { tokens: [{ token: TOKEN, tokenName: 'preview', organizationId: 'org-preview' }] });
 
 /** The fixture's lines as messages (integers beyond 2^53 stay exact). */
 function messages(): Record<string, unknown>[] {

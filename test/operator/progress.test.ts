@@ -1,25 +1,21 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RunCounters } from '../../connector/run/counters.js';
 import { RunProgress, duration } from '../../connector/run/progress.js';
 import { TerminalLine } from '../../connector/core/terminal-line.js';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/index.js';
+import type { Sandbox } from '../../connector/sandbox/index.js';
 import { cleanEnv, runTargetCli, stateLines, targetBin } from '../support/cli.js';
 import { exampleInput, operatorConfig } from './helpers.js';
+import { sandboxPerFile } from '../support/sandbox.js';
 
 const TOKEN = 'op-progress-token-64d0';
 const CLEAR = '\r\x1b[K';
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
 let sandbox: Sandbox;
-beforeAll(async () => {
-  sandbox = await startSandbox({ tokens: [{ token: TOKEN, tokenName: 'progress', organizationId: 'org-progress' }] });
-});
-afterAll(async () => {
-  await sandbox?.close();
-});
+sandboxPerFile((s) => (sandbox = s), { tokens: [{ token: TOKEN, tokenName: 'progress', organizationId: 'org-progress' }] });
 
 /** A Singer input of `n` calls for the postgres-calls example mapping. */
 function bigInput(dir: string, n: number): string {

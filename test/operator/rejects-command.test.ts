@@ -1,27 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadSettings, type Settings } from '../../connector/config/settings.js';
 import { ConfigError } from '../../connector/core/errors.js';
 import { addRejectsCommand, rejectsList, rejectsRetry } from '../../connector/commands/rejects.js';
 import { LedgerStore } from '../../connector/ledger/store.js';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import type { Sandbox } from '../../connector/sandbox/server.js';
 import { captureLogger, payloadOf, run } from '../ledger/harness.js';
+import { sandboxPerFile, tempDirPerFile } from '../support/sandbox.js';
+import { targetConfig } from '../support/target-config.js';
 
 let sandbox: Sandbox;
-let tmp: string;
+sandboxPerFile((s) => (sandbox = s));
+const tmp = tempDirPerFile('rejects-cmd-');
 let n = 0;
-
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  tmp = mkdtempSync(join(tmpdir(), 'rejects-cmd-'));
-});
-afterAll(async () => {
-  await sandbox.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
 
 let settings: Settings;
 beforeEach(() => {
@@ -138,8 +130,7 @@ describe('rejects retry', () => {
 
   it('is wired as `rejects list|retry` subcommands', async () => {
     await seed();
-    const config = join(tmp, 'config.json');
-    writeFileSync(config, JSON.stringify({ api_token: 'sandbox-token', base_url: sandbox.url, ledger_path: settings.ledger_path, log_level: 'silent' }));
+    const { config } = targetConfig({ api_token: 'sandbox-token', base_url: sandbox.url, ledger_path: settings.ledger_path }, { dir: tmp, file: 'config.json', logLevel: 'silent' });
     const out: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       out.push(String(chunk));

@@ -1,21 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { latencySummary } from '../../connector/run/report.js';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/index.js';
+import type { Sandbox } from '../../connector/sandbox/index.js';
 import { runTargetCli, stateLines } from '../support/cli.js';
 import { exampleInput, operatorConfig } from './helpers.js';
+import { sandboxPerFile } from '../support/sandbox.js';
 
 const TOKEN = 'op-report-token-9b12e4';
 const input = exampleInput('postgres-calls');
 
 let sandbox: Sandbox;
-beforeAll(async () => {
-  sandbox = await startSandbox({ tokens: [{ token: TOKEN, tokenName: 'report', organizationId: 'org-report' }] });
-});
-afterAll(async () => {
-  await sandbox?.close();
-});
+sandboxPerFile((s) => (sandbox = s), { tokens: [{ token: TOKEN, tokenName: 'report', organizationId: 'org-report' }] });
 
 function reportOf(stderr: string, dir: string): { path: string; text: string; report: Record<string, any> } {
   const path = /target-siro: run report (\S+\.json)/.exec(stderr)?.[1];

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseJsonLines } from './json-lines.js';
 
 /** Runs the built CLIs as child processes, the way users and Meltano run them. */
 
@@ -64,8 +65,5 @@ export function writeJson(path: string, value: unknown): string {
 
 /** Stdout lines parsed as JSON (state values). */
 export function stateLines(stdout: string): unknown[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l));
+  return parseJsonLines<unknown>(stdout);
 }

@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { settingsSchema } from '../../connector/config/settings.js';
+import { join, resolve } from 'node:path';
 import { repoRoot, tempDir, writeJson } from './cli.js';
 
 /** A config file for one test run: every runtime file in its own temp folder, never the repo's state/. */
@@ -11,16 +10,30 @@ export interface TestTarget {
   ledgerPath: string;
 }
 
-export function targetConfig(settings: Record<string, unknown>, dir = tempDir()): TestTarget {
+export interface TargetConfigOptions {
+  /** Folder of the runtime files (rejects, ledger, reports, state); default: a fresh temp folder. */
+  dir?: string;
+  /** The config file: a name in `dir` or a path; default: a new `config-<random>.json` in `dir`. */
+  file?: string;
+  /** Also set `state_file` (the target then writes its newest state there, as a run outside an orchestrator does). */
+  stateFile?: boolean;
+  /** `log_level` of the run (settings can override it too); default `warn`, `info` keeps the run summary on stderr. */
+  logLevel?: string;
+}
+
+export function targetConfig(settings: Record<string, unknown>, options: string | TargetConfigOptions = {}): TestTarget {
+  const { dir = tempDir(), file = `config-${Math.random().toString(36).slice(2, 8)}.json`, logLevel = 'warn', ...opts } =
+    typeof options === 'string' ? { dir: options } : options;
   const rejectsFile = join(dir, 'rejects.jsonl');
   const stateFile = join(dir, 'state.json');
   const ledgerPath = join(dir, 'ledger.sqlite');
-  const config = writeJson(join(dir, `config-${Math.random().toString(36).slice(2, 8)}.json`), {
+  const config = writeJson(resolve(dir, file), {
     mappings: join(repoRoot, 'mappings'),
     rejects_file: rejectsFile,
     ledger_path: ledgerPath,
-    ...('reports_dir' in settingsSchema.shape ? { reports_dir: join(dir, 'runs') } : {}),
-    log_level: 'warn',
+    reports_dir: join(dir, 'runs'),
+    ...(opts.stateFile ? { state_file: stateFile } : {}),
+    log_level: logLevel,
     ...settings,
   });
   return { dir, config, rejectsFile, stateFile, ledgerPath };
@@ -30,12 +43,4 @@ export const conformanceMapping = join(repoRoot, 'test', 'fixtures', 'conformanc
 export const conformanceDir = join(repoRoot, 'test', 'fixtures', 'conformance');
 export const sampleCalls = join(repoRoot, 'test', 'fixtures', 'sample-calls.singer');
 
-/** Reads a JSON-lines file (rejects, dry-run output); missing file → []. */
-export async function jsonLines(path: string): Promise<Record<string, unknown>[]> {
-  const { existsSync, readFileSync } = await import('node:fs');
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+export { jsonLines } from './json-lines.js';
