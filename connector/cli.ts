@@ -2,19 +2,43 @@
 import { Command, Option } from 'commander';
 import { packageJson } from './core/paths.js';
 import { CONFIG_FLAGS, commandAction, reportError } from './commands/command-support.js';
-import { runCommand, type RunFlags } from './commands/run.js';
-import { addValidateCommand } from './commands/validate.js';
-import { addCheckCommand } from './commands/check.js';
-import { addPreviewCommand } from './commands/preview.js';
-import { addRejectsCommand } from './commands/rejects.js';
-import { addSandboxCommand } from './commands/sandbox.js';
+import type { RunFlags } from './commands/run.js';
 
 /**
  * target-siro's command line, assembled from connector/commands/: without a command it runs as a Singer
  * target (commands/run.ts); every command lives in a module of its own there, and
  * commands/command-support.ts turns errors into exit codes for all of them.
+ *
+ * Modules load on demand: `--version` needs none of them, and a run or a command loads only its own, so
+ * the process starts in a fraction of the time that importing every command (and every library behind
+ * them) would take.
  */
-export function buildProgram(): Command {
+
+type AddCommand = (program: Command) => unknown;
+
+const COMMANDS: Record<string, () => Promise<AddCommand>> = {
+  validate: async () => (await import('./commands/validate.js')).addValidateCommand,
+  check: async () => (await import('./commands/check.js')).addCheckCommand,
+  preview: async () => (await import('./commands/preview.js')).addPreviewCommand,
+  rejects: async () => (await import('./commands/rejects.js')).addRejectsCommand,
+  sandbox: async () => (await import('./commands/sandbox.js')).addSandboxCommand,
+};
+
+/** Program options that take a value: the word after them is not a command name. */
+const VALUE_OPTIONS = new Set(['-c', '--config', '-i', '--input', '--dry-run-output', '--format']);
+
+/** The command the arguments name, `*` when every command is needed (help), or undefined for a run. */
+function requestedCommand(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-h' || arg === '--help') return '*';
+    if (VALUE_OPTIONS.has(arg)) i++;
+    else if (!arg.startsWith('-')) return arg === 'help' ? '*' : arg;
+  }
+  return undefined;
+}
+
+export async function buildProgram(args: readonly string[] = process.argv.slice(2)): Promise<Command> {
   const program = new Command('target-siro')
     .description(packageJson.description)
     .version(packageJson.version, '-V, --version')
@@ -28,18 +52,22 @@ export function buildProgram(): Command {
     .option('--full-resync', 'send every record even when the ledger says Siro already holds the same payload')
     .option('--about', 'describe the target (settings, capabilities) and exit')
     .addOption(new Option('--format <format>', 'output format of --about').choices(['text', 'json']).default('text'))
-    .action(commandAction((flags: RunFlags) => runCommand(flags)));
+    .action(
+      commandAction(async (flags: RunFlags) => {
+        if (flags.about) return (await import('./commands/about.js')).printAbout(flags.format);
+        return (await import('./commands/run.js')).runCommand(flags);
+      }),
+    );
 
-  addValidateCommand(program);
-  addSandboxCommand(program);
-  addRejectsCommand(program);
-  addCheckCommand(program);
-  addPreviewCommand(program);
+  const wanted = requestedCommand(args);
+  // An unknown word gets commander's own "unknown command" answer, which lists them all.
+  const names = wanted === undefined ? [] : wanted in COMMANDS ? [wanted] : Object.keys(COMMANDS);
+  for (const name of names) (await COMMANDS[name]!())(program);
   return program;
 }
 
 try {
-  await buildProgram().parseAsync(process.argv);
+  await (await buildProgram()).parseAsync(process.argv);
 } catch (e) {
   process.exitCode = reportError(e);
 }

@@ -46,3 +46,9 @@ export function aboutText(): string {
   }
   return lines.join('\n');
 }
+
+/** `target-siro --about [--format json]`. */
+export function printAbout(format: string | undefined): number {
+  process.stdout.write(format === 'json' ? JSON.stringify(aboutInfo(), null, 2) + '\n' : aboutText() + '\n');
+  return 0;
+}

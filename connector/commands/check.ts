@@ -8,7 +8,7 @@ import { CONFIG_FLAGS, commandAction, configFileOf } from './command-support.js'
 import { LedgerStore, ledgerOpenOptions } from '../ledger/index.js';
 import { loadMappings } from '../mapping/index.js';
 import { statusMeaning } from '../siro/answers.js';
-import { callerIdentityOf } from '../siro/answer-bodies.js';
+import { callerIdentityOf, type CallerIdentity } from '../siro/answer-bodies.js';
 import { SiroClient, SiroTransportError, type SiroResponse } from '../siro/client.js';
 import { SIRO_PATHS } from '../siro/spec.js';
 
@@ -35,14 +35,6 @@ export interface CheckStep {
   hint?: string;
   /** Exit code this step's failure stands for. */
   exit_code?: number;
-}
-
-export interface CallerIdentity {
-  organization_id: string;
-  token_name: string;
-  token_id: string | null;
-  authorized_org_group_id: string | null;
-  created_at: string | null;
 }
 
 export interface CheckReport {

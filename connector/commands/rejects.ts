@@ -116,7 +116,7 @@ export async function rejectsRetry(settings: Settings, opts: RejectsRetryOptions
   };
   try {
     await store.startRun({ runId, dryRun: settings.dry_run, kind: 'rejects-retry' });
-    const sink = createLedgerSink(opts.createSink ?? sinkFactory(settings, opts.log, opts.dryRunOutput), {
+    const sink = createLedgerSink(opts.createSink ?? (await sinkFactory(settings, opts.log, opts.dryRunOutput)), {
       store,
       runId,
       dryRun: settings.dry_run,

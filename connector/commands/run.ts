@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, statSync, type ReadStream } from 'node:fs';
-import { aboutInfo, aboutText } from './about.js';
 import { loadSettings, resolveMappingsPath, type Settings } from '../config/settings.js';
 import { InterruptedError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { loadMappings } from '../mapping/index.js';
 import type { OutcomeHandler, Sink } from '../delivery/sink.js';
-import { createLedgerSink, ledgerSinkOptions, openLedgerFromSettings, type RunStatus } from '../ledger/index.js';
+import type { RunStatus } from '../ledger/index.js';
 import { sinkFactory } from '../run/create-sink.js';
 import { runTarget } from '../run/target-run.js';
 import { printSummary } from '../run/summary.js';
@@ -38,10 +37,6 @@ function settingsFrom(flags: { config?: string; dryRun?: boolean }): Settings {
 }
 
 export async function runCommand(flags: RunFlags): Promise<number> {
-  if (flags.about) {
-    process.stdout.write(flags.format === 'json' ? JSON.stringify(aboutInfo(), null, 2) + '\n' : aboutText() + '\n');
-    return 0;
-  }
   // From here on stdout carries state lines only; anything else written there goes to stderr.
   guardStdout();
   const settings = settingsFrom(flags);
@@ -73,12 +68,14 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     settings.dry_run && !flags.dryRunOutput
       ? undefined
       : RunProgress.forTerminal({ counters, stats: () => sink?.stats(), input: inputSize(flags.input, input), dryRun: settings.dry_run });
-  const ledger = await openLedgerFromSettings(settings);
+  // The ledger (and the database layer behind it) loads only when the settings keep one.
+  const ledgerModule = settings.ledger ? await import('../ledger/index.js') : undefined;
+  const ledger = await ledgerModule?.openLedgerFromSettings(settings);
   await ledger?.startRun({ runId, dryRun: settings.dry_run });
-  const createDeliverySink = sinkFactory(settings, log, flags.dryRunOutput);
-  const createSink = ledger
+  const createDeliverySink = await sinkFactory(settings, log, flags.dryRunOutput);
+  const createSink = ledger && ledgerModule
     ? (onOutcome: OutcomeHandler) =>
-        createLedgerSink(createDeliverySink, ledgerSinkOptions(settings, { store: ledger, runId, onOutcome, log, fullResync: flags.fullResync, remap: remapWith(mappings) }))
+        ledgerModule.createLedgerSink(createDeliverySink, ledgerModule.ledgerSinkOptions(settings, { store: ledger, runId, onOutcome, log, fullResync: flags.fullResync, remap: remapWith(mappings) }))
     : createDeliverySink;
   progress?.start();
   const recordCounts = new RecordCountMetrics(counters, log);

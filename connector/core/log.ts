@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import { prettyFactory } from 'pino-pretty';
+import { createRequire } from 'node:module';
 import { redact } from './secrets.js';
 import { terminalLine } from './terminal-line.js';
 
@@ -12,6 +12,8 @@ import { terminalLine } from './terminal-line.js';
 export function createLogger(level: string = 'info'): Logger {
   if (process.stderr.isTTY) {
     // One line per entry: a multi-line object would push the progress line far down at every log.
+    // Loaded only for a terminal: orchestrators (stderr a pipe) never pay for it.
+    const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     const pretty = prettyFactory({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l' });
     return pino({ level, base: undefined }, { write: (line: string) => terminalLine.writeAbove(pretty(redact(line))) });
   }

@@ -139,6 +139,17 @@ export class LedgerError extends TargetError {
   }
 }
 
+/** The columns of a recorded refusal, cleared: an acknowledged payload makes any refusal moot. */
+const NO_REJECTION = {
+  last_rejection_reason: null,
+  last_rejected_at: null,
+  rejected_status: null,
+  rejected_payload: null,
+  rejected_run_id: null,
+  rejected_stage: null,
+  rejected_record: null,
+} as const;
+
 /** Bound parameters per statement stay well under SQLite's (32766) and Postgres's (65535) limits. */
 const LOOKUP_CHUNK = 500;
 const UPSERT_CHUNK = 200;
@@ -278,13 +289,7 @@ export class LedgerStore {
           payload: w.payload,
           last_pass: w.pass ?? null,
           deleted_at: w.deletedAt,
-          last_rejection_reason: null,
-          last_rejected_at: null,
-          rejected_status: null,
-          rejected_payload: null,
-          rejected_run_id: null,
-          rejected_stage: null,
-          rejected_record: null,
+          ...NO_REJECTION,
         });
       } else if (w.kind === 'reject') {
         rejects.push({
@@ -320,13 +325,7 @@ export class LedgerStore {
           payload: trx.raw('??', ['excluded.payload']),
           last_pass: keep('last_pass'),
           deleted_at: trx.raw('??', ['excluded.deleted_at']),
-          last_rejection_reason: null,
-          last_rejected_at: null,
-          rejected_status: null,
-          rejected_payload: null,
-          rejected_run_id: null,
-          rejected_stage: null,
-          rejected_record: null,
+          ...NO_REJECTION,
         });
     }
     for (const part of chunks(rejects, UPSERT_CHUNK)) {
@@ -347,15 +346,7 @@ export class LedgerStore {
     for (const [object, ids] of clears) {
       for (const part of chunks(ids, LOOKUP_CHUNK)) {
         await trx(TABLE)
-          .update({
-            last_rejection_reason: null,
-            last_rejected_at: null,
-            rejected_status: null,
-            rejected_payload: null,
-            rejected_run_id: null,
-            rejected_stage: null,
-            rejected_record: null,
-          })
+          .update(NO_REJECTION)
           .where('object', object)
           .whereIn('external_id', part);
       }

@@ -86,6 +86,7 @@ describe('ledger sink in the target pipeline', () => {
     const statesFile = join(tmp, `${runId}.states`);
     const fd = openSync(statesFile, 'w');
     let ledgerSink: ReturnType<typeof createLedgerSink> | undefined;
+    const deliverySink = await sinkFactory(settings, log);
     const result = await runTarget({
       settings,
       input: Readable.from([text]),
@@ -93,7 +94,7 @@ describe('ledger sink in the target pipeline', () => {
       log,
       stdoutFd: fd,
       createSink: (onOutcome) =>
-        (ledgerSink = createLedgerSink(sinkFactory(settings, log), ledgerSinkOptions(settings, { store, runId, onOutcome, log }))),
+        (ledgerSink = createLedgerSink(deliverySink, ledgerSinkOptions(settings, { store, runId, onOutcome, log }))),
     });
     closeSync(fd);
     const totals = result.counters.totals();

@@ -66,6 +66,7 @@ async function sync(settings: Settings, input: string): Promise<{ outcomes: Outc
   const outcomes: Outcome[] = [];
   const fd = openSync(join(dir, `${runId}.states`), 'w');
   try {
+    const deliverySink = await sinkFactory(settings, log);
     const result = await runTarget({
       settings,
       input: Readable.from([input]),
@@ -75,7 +76,7 @@ async function sync(settings: Settings, input: string): Promise<{ outcomes: Outc
       stdoutFd: fd,
       createSink: (onOutcome) =>
         createLedgerSink(
-          sinkFactory(settings, log),
+          deliverySink,
           ledgerSinkOptions(settings, {
             store,
             runId,
