@@ -61,7 +61,7 @@ export async function buildProgram(args: readonly string[] = process.argv.slice(
 
   const wanted = requestedCommand(args);
   // An unknown word gets commander's own "unknown command" answer, which lists them all.
-  const names = wanted === undefined ? [] : wanted in COMMANDS ? [wanted] : Object.keys(COMMANDS);
+  const names = wanted === undefined ? [] : Object.hasOwn(COMMANDS, wanted) ? [wanted] : Object.keys(COMMANDS);
   for (const name of names) (await COMMANDS[name]!())(program);
   return program;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, statSync, type ReadStream } from 'node:fs';
 import { loadSettings, resolveMappingsPath, type Settings } from '../config/settings.js';
-import { InterruptedError } from '../core/errors.js';
+import { InterruptedError, OutputError, TargetError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { loadMappings } from '../mapping/index.js';
 import type { OutcomeHandler, Sink } from '../delivery/sink.js';
@@ -95,12 +95,18 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   if (ledger) {
     const totals = result.counters.totals();
     const status: Exclude<RunStatus, 'running'> = !result.error ? 'ok' : result.error instanceof InterruptedError ? 'interrupted' : 'failed';
-    await ledger.finishRun(runId, {
-      status,
-      counts: { read: totals.read, sent: totals.delivered, unchanged: totals.unchanged, rejected: totals.rejected, deleted: totals.deleted },
-      lastState: result.lastState ?? null,
-    });
-    await ledger.close();
+    try {
+      await ledger.finishRun(runId, {
+        status,
+        counts: { read: totals.read, sent: totals.delivered, unchanged: totals.unchanged, rejected: totals.rejected, deleted: totals.deleted },
+        lastState: result.lastState ?? null,
+      });
+    } catch (e) {
+      // The run's own error says more; a ledger that fails only now still fails the run (exit 7).
+      result.error ??= e instanceof TargetError ? e : new OutputError('the ledger', e);
+    } finally {
+      await ledger.close().catch(() => undefined);
+    }
   }
   printSummary(result, settings, log);
   const exitCode = result.error ? exitCodeOf(result.error) : 0;

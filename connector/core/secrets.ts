@@ -7,7 +7,9 @@
 const known = new Set<string>();
 
 /** `scheme://user:password@` → `scheme://user:***@`; a lone user part may itself be a token: `scheme://***@`. */
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@:]*)(:[^\s/?#@]*)?@/gi;
+// User and password stop at anything that cannot be in them unencoded (quotes, commas, brackets), so in JSON
+// text one field's URL never runs on to the next field's `@`.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@:"'<>\\,{}[\]]*)(:[^\s/?#@"'<>\\,{}[\]]*)?@/gi;
 
 /** Remembers secret values (an API token) to hide from now on. */
 export function addSecrets(...values: (string | undefined)[]): void {
@@ -32,7 +34,9 @@ export function addUrlCredentials(...urls: (string | undefined)[]): void {
 function urlCredentials(text: string): string[] {
   try {
     const url = new URL(text);
-    return [url.password, url.password ? '' : url.username].filter((p) => p.length >= 4);
+    // A password is hidden wherever it appears; a lone user part (maybe a token, maybe just "postgres") only
+    // inside URLs, by the pattern below, so ordinary words are never blanked out.
+    return [url.password].filter((p) => p.length >= 4);
   } catch {
     return [];
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { rejectLimit, type Settings } from '../config/settings.js';
-import { FatalApiError, InputError, InterruptedError, OutputError, RejectLimitError } from '../core/errors.js';
+import { ConfigError, FatalApiError, InputError, InterruptedError, MappingErrors, OutputError, RejectLimitError } from '../core/errors.js';
 import { RejectsFile, type RejectEntry } from '../checkpoint/rejects-file.js';
 import { StateOutput } from '../checkpoint/state-output.js';
 import { Watermark } from '../checkpoint/watermark.js';
@@ -188,7 +188,12 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
       for (let i = 0; i < chunk.records.length; i++) {
         if (interrupted) return;
         const record: JsonObject = chunk.records[i]!;
-        const waiting = handleRecord(line, { type: 'RECORD', stream: msg.stream, record }, { file: chunk.file, row: chunk.firstRow + i });
+        let waiting: void | Promise<void>;
+        try {
+          waiting = handleRecord(line, { type: 'RECORD', stream: msg.stream, record }, { file: chunk.file, row: chunk.firstRow + i });
+        } catch (e) {
+          throw tooDeepAsInputError(e, line, msg.stream);
+        }
         if (waiting) await waiting;
       }
     }
@@ -219,7 +224,8 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
     releaseSafeState();
   };
 
-  let inputError: InputError | undefined;
+  /** Bad input, or a stream the mappings cannot take (at its SCHEMA): what came before it is still delivered. */
+  let inputError: InputError | ConfigError | MappingErrors | undefined;
   let interrupted = false;
   /** The sink's close, once the run stops early (a signal or a failed write): every wait in the sink ends. */
   let closing: Promise<void> | undefined;
@@ -235,6 +241,8 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
     stop();
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  // A signal while the run was being set up (ledger migrations, say) counts as well.
+  if (opts.signal?.aborted) onAbort();
 
   try {
     try {
@@ -276,7 +284,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
         }
       }
     } catch (e) {
-      if (e instanceof InputError) inputError = e;
+      if (e instanceof InputError || e instanceof ConfigError || e instanceof MappingErrors) inputError = e;
       else if (e instanceof OutputError) failOutput(e);
       else if (!(interrupted && isStoppedError(e))) throw e;
     }

@@ -54,7 +54,7 @@ export async function* readBatchRecords(message: BatchMessage, line: number, max
     const file = createReadStream(path);
     const input: Readable = gzip ? file.pipe(createGunzip()) : file;
     try {
-      for await (const { firstLine, lines } of readLineBatches(failingAs(input, file, path, line, message.stream), { maxLineBytes })) {
+      for await (const { firstLine, lines } of inFile(readLineBatches(failingAs(input, file, path, line, message.stream), { maxLineBytes }), path, line, message.stream)) {
         const records: JsonObject[] = [];
         for (let i = 0; i < lines.length; i++) {
           const text = lines[i]!;
@@ -67,6 +67,16 @@ export async function* readBatchRecords(message: BatchMessage, line: number, max
       input.destroy();
       file.destroy();
     }
+  }
+}
+
+/** A line-level InputError of a batch file (a line over max_line_bytes) names the file and the BATCH's input line. */
+async function* inFile<T>(lines: AsyncGenerator<T>, path: string, line: number, stream: string): AsyncGenerator<T> {
+  try {
+    yield* lines;
+  } catch (e) {
+    if (e instanceof InputError && !e.detail.startsWith('BATCH ')) throw new InputError(line, `BATCH file ${path} line ${e.line}: ${e.detail}`, stream);
+    throw e;
   }
 }
 
@@ -84,7 +94,12 @@ function localPath(url: string, line: number, stream: string): string {
       stream,
     );
   }
-  return fileURLToPath(parsed);
+  try {
+    return fileURLToPath(parsed);
+  } catch (e) {
+    // file://host/… (how a relative storage root parses) or an encoded "/": not a path on this machine.
+    throw new InputError(line, `BATCH file URL ${url} is not a local path (${(e as Error).message}): set the tap's batch_config.storage.root to an absolute file:/// folder`, stream);
+  }
 }
 
 function parseRecord(text: string, path: string, row: number, line: number, stream: string): JsonObject {

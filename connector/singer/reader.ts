@@ -34,15 +34,13 @@ export async function* readLineBatches(
   let pieces: string[] = [];
   let pieceBytes = 0;
   let lineNo = 0;
-  const tooLong = (): never => {
-    throw new InputError(
-      lineNo + 1,
-      `line is longer than ${maxBytes} bytes${opts.limitName ? ` (setting ${opts.limitName})` : ''}; nothing after it was read`,
-    );
-  };
+  const tooLong = (): InputError =>
+    new InputError(lineNo + 1, `line is longer than ${maxBytes} bytes${opts.limitName ? ` (setting ${opts.limitName})` : ''}; nothing after it was read`);
   for await (const chunk of input) {
     const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
     const lines: string[] = [];
+    // The lines before a too-long one are still handed over (their states can be printed), then the error.
+    let error: InputError | undefined;
     let start = 0;
     let nl: number;
     while ((nl = text.indexOf('\n', start)) !== -1) {
@@ -52,23 +50,27 @@ export async function* readLineBatches(
         line = pieces.join('');
         pieces = [];
         pieceBytes = 0;
-        if (Buffer.byteLength(line) > maxBytes) tooLong();
-      } else if (line.length > maxBytes / 3 && Buffer.byteLength(line) > maxBytes) tooLong();
+      }
+      if (line.length > maxBytes / 3 && Buffer.byteLength(line) > maxBytes) {
+        error = tooLong();
+        break;
+      }
       lines.push(line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line);
       lineNo++;
       start = nl + 1;
     }
-    if (start < text.length) {
+    if (!error && start < text.length) {
       const rest = text.slice(start);
       pieces.push(rest);
       pieceBytes += Buffer.byteLength(rest);
-      if (pieceBytes > maxBytes) tooLong();
+      if (pieceBytes > maxBytes) error = tooLong();
     }
     if (lines.length > 0) yield { firstLine: lineNo - lines.length + 1, lines };
+    if (error) throw error;
   }
   const tail = pieces.join('') + decoder.end();
   if (tail.length > 0) {
-    if (Buffer.byteLength(tail) > maxBytes) tooLong();
+    if (Buffer.byteLength(tail) > maxBytes) throw tooLong();
     yield { firstLine: lineNo + 1, lines: [tail.endsWith('\r') ? tail.slice(0, -1) : tail] };
   }
 }

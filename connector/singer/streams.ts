@@ -45,13 +45,19 @@ function supportsLinearRegExp(): boolean {
   }
 }
 
+/** Patterns whose meaning changes without the unicode flag: property escapes, code point escapes, non-ASCII text. */
+const NEEDS_UNICODE = /\\[pP]\{|\\u\{|[^\x00-\x7f]/;
+
 function linearRegExp(pattern: string, flags: string): { test: (s: string) => boolean } {
-  for (const f of [`${flags}l`, 'l']) {
+  // The linear engine of older V8 (Node 20) refuses the unicode flag: without it a pattern means the same
+  // only when it uses nothing of Unicode; otherwise it is not checked (and said so) rather than misread.
+  const candidates = NEEDS_UNICODE.test(pattern) ? [`${flags}l`] : [`${flags}l`, 'l'];
+  for (const f of candidates) {
     if (!LINEAR) break;
     try {
       return new RegExp(pattern, f);
     } catch {
-      // try without the unicode flag, then give up on this pattern
+      // the next candidate, then give up on this pattern
     }
   }
   uncheckedPatterns.push(pattern);

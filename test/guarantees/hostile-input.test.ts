@@ -163,9 +163,14 @@ describe('hostile input', () => {
   });
 
   it('10. a line longer than max_line_bytes stops with exit 3 naming the line and the setting', async () => {
-    const res = await hostile({ settings: { max_line_bytes: 2048 }, input: [SCHEMA(MEETINGS), RECORD({ id: 'm1', notes: 'x'.repeat(5000) })].join('\n') + '\n' });
+    const res = await hostile({
+      settings: { max_line_bytes: 2048 },
+      input: [SCHEMA(MEETINGS), RECORD({ id: 'm0' }), STATE({ before: true }), RECORD({ id: 'm1', notes: 'x'.repeat(5000) })].join('\n') + '\n',
+    });
     expect(res.code).toBe(3);
-    expect(res.stderr).toMatch(/input line 2: line is longer than 2048 bytes \(setting max_line_bytes\)/);
+    expect(res.stderr).toMatch(/input line 4: line is longer than 2048 bytes \(setting max_line_bytes\)/);
+    // What came before the long line is delivered and its state printed.
+    expect(res.stdout.trim()).toBe('{"before":true}');
   });
 
   it.each(['!!js/function "function () { return 1 }"', '!ENV TARGET_SIRO_API_TOKEN'])('11. a YAML tag we do not support (%s) is an error at its position', async (tagged) => {

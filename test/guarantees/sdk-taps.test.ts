@@ -150,6 +150,7 @@ describe('a Meltano SDK tap', () => {
     ['parquet files', (dir: string) => batchLine([writeBatchFile(dir, 'p', 1, 2, false)], false, 'parquet'), /batch_config\.encoding\.format/],
     ['remote storage', () => batchLine(['s3://bucket/target/batch-1.json.gz'], true), /batch_config\.storage\.root/],
     ['a missing file', (dir: string) => batchLine([`file://${dir}/gone.jsonl`], false), /cannot be read: no such file/],
+    ['a relative storage root', () => batchLine(['file://output/batch-1.jsonl'], false), /is not a local path .*batch_config\.storage\.root/],
   ])('stops with a clear error on BATCH %s, never skipping them', async (_what, batch, message) => {
     const dir = tempDir();
     const { config } = targetConfig({ dry_run: true, ledger: false }, dir);

@@ -43,6 +43,20 @@ describe('stream registry', () => {
     expect(s.validate({ id: 1, amount: 100000000000000 })).not.toEqual([]);
   });
 
+  it('checks patterns in linear time, and never misreads a Unicode pattern (unchecked, and said so, instead)', () => {
+    const unchecked: string[] = [];
+    const reg = new StreamRegistry(true, (_stream, patterns) => unchecked.push(...patterns));
+    const s = reg.register(schemaMsg({ type: 'object', properties: { a: { type: 'string', pattern: '(a+)+$' }, n: { type: 'string', pattern: '^\\p{L}+$' } } }), 1);
+    const started = performance.now();
+    // The backtracking engine took minutes on this one; it does not match (no a's at the end).
+    expect(s.validate({ a: `${'a'.repeat(41)}b` })).not.toEqual([]);
+    expect(s.validate({ a: 'xaa' })).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(1000);
+    // Accepted: the Unicode pattern is either checked with its meaning, or not checked at all (with a warning).
+    expect(s.validate({ n: 'José' })).toEqual([]);
+    if (s.validate({ n: '123' }).length === 0) expect(unchecked).toContain('^\\p{L}+$');
+  });
+
   it('a later SCHEMA replaces the earlier one', () => {
     const reg = new StreamRegistry(true);
     reg.register(schemaMsg({ type: 'object', properties: { a: { type: 'string' } } }), 1);
