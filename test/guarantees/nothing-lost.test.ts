@@ -1,7 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../connector/sandbox/server.js';
+import { sandboxPerFile } from '../support/sandbox.js';
 import { DEFAULT_SANDBOX_TOKEN } from '../../connector/sandbox/types.js';
 import { runTargetCli, startCli, stateLines, targetBin, tempDir, type CliResult } from '../support/cli.js';
 import { jsonLines, sampleCalls, targetConfig } from '../support/target-config.js';
@@ -14,14 +15,7 @@ import { readFileSync } from 'node:fs';
  */
 
 let sandbox: Sandbox;
-beforeAll(async () => {
-  sandbox = await startSandbox({ tokens: [DEFAULT_SANDBOX_TOKEN] });
-});
-afterAll(() => sandbox.close());
-beforeEach(() => {
-  sandbox.reset();
-  sandbox.setFaults({});
-});
+sandboxPerFile((s) => (sandbox = s), { tokens: [DEFAULT_SANDBOX_TOKEN], fresh: true });
 
 const live = (settings: Record<string, unknown> = {}, dir = tempDir()) =>
   targetConfig({ api_token: DEFAULT_SANDBOX_TOKEN.token, base_url: sandbox.url, ...settings }, dir);

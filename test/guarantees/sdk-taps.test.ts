@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../connector/sandbox/server.js';
+import { sandboxPerFile } from '../support/sandbox.js';
 import { DEFAULT_SANDBOX_TOKEN } from '../../connector/sandbox/types.js';
 import { runTargetCli, stateLines, tempDir } from '../support/cli.js';
 import {
@@ -24,14 +25,7 @@ import { jsonLines, targetConfig } from '../support/target-config.js';
  */
 
 let sandbox: Sandbox;
-beforeAll(async () => {
-  sandbox = await startSandbox({ tokens: [DEFAULT_SANDBOX_TOKEN] });
-});
-afterAll(() => sandbox.close());
-beforeEach(() => {
-  sandbox.reset();
-  sandbox.setFaults({});
-});
+sandboxPerFile((s) => (sandbox = s), { tokens: [DEFAULT_SANDBOX_TOKEN], fresh: true });
 
 type Bookmarks = { bookmarks: Record<string, { replication_key_value: string }> };
 

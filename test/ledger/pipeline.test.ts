@@ -1,4 +1,4 @@
-import { withDefaultCallColumns } from '../support/singer-gen.js';
+import { defaultCallsSchema } from '../support/singer-gen.js';
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,22 +25,7 @@ let sandbox: Sandbox;
 sandboxPerFile((s) => (sandbox = s));
 const tmp = tempDirPerFile('ledger-pipeline-');
 
-const schema = {
-  type: 'SCHEMA',
-  stream: 'public-calls',
-  key_properties: ['id'],
-  schema: {
-    type: 'object',
-    properties: withDefaultCallColumns({
-      id: { type: 'integer' },
-      call_type: { type: ['string', 'null'] },
-      account_name: { type: ['string', 'null'] },
-      notes: { type: ['string', 'null'] },
-      direction: { type: ['string', 'null'] },
-      started_at: { type: ['string', 'null'], format: 'date-time' },
-    }),
-  },
-};
+const schema = defaultCallsSchema();
 
 function input(ids: number[], version: number, change?: (id: number) => Record<string, unknown>): string {
   const lines: unknown[] = [schema, { type: 'ACTIVATE_VERSION', stream: 'public-calls', version }];

@@ -1,4 +1,4 @@
-import { withDefaultCallColumns } from '../support/singer-gen.js';
+import { defaultCallsSchema } from '../support/singer-gen.js';
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,23 +28,7 @@ let sandbox: Sandbox;
 sandboxPerFile((s) => (sandbox = s));
 const dir = tempDirPerFile('preview-agrees-');
 
-const calls = {
-  type: 'SCHEMA',
-  stream: 'public-calls',
-  key_properties: ['id'],
-  schema: {
-    type: 'object',
-    properties: withDefaultCallColumns({
-      id: { type: 'integer' },
-      call_type: { type: ['string', 'null'] },
-      account_name: { type: ['string', 'null'] },
-      notes: { type: ['string', 'null'] },
-      direction: { type: ['string', 'null'] },
-      started_at: { type: ['string', 'null'], format: 'date-time' },
-      _sdc_deleted_at: { type: ['string', 'null'], format: 'date-time' },
-    }),
-  },
-};
+const calls = defaultCallsSchema();
 const audit = { type: 'SCHEMA', stream: 'public-audit', key_properties: ['id'], schema: { type: 'object' } };
 
 function call(id: unknown, change: Record<string, unknown> = {}): Record<string, unknown> {

@@ -18,6 +18,23 @@ export function withDefaultCallColumns(properties: Record<string, unknown>): Rec
   return all;
 }
 
+/** A `public-calls` SCHEMA with every column the default mapping reads (the id an integer), as a tap sends it. */
+export function defaultCallsSchema(): Record<string, unknown> {
+  return {
+    type: 'SCHEMA',
+    stream: 'public-calls',
+    key_properties: ['id'],
+    schema: {
+      type: 'object',
+      properties: withDefaultCallColumns({
+        id: { type: 'integer' },
+        started_at: { type: ['string', 'null'], format: 'date-time' },
+        _sdc_deleted_at: { type: ['string', 'null'], format: 'date-time' },
+      }),
+    },
+  };
+}
+
 export const CALLS_SCHEMA = {
   type: 'SCHEMA',
   stream: 'public-calls',
