@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { TargetError } from '../core/errors.js';
+import { ConfigError, TargetError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { redact } from '../core/secrets.js';
 
@@ -46,6 +46,13 @@ export function configFileOf(command: Command): string | undefined {
     if (typeof config === 'string') return config;
   }
   return undefined;
+}
+
+/** Commander's parser for `--limit <n>`: a positive whole number, else a configuration error (exit 2). */
+export function parseLimit(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--limit needs a positive whole number, got "${v}"`);
+  return n;
 }
 
 /** The `-c, --config <file>` option every command that reads settings takes. */

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import { stringify as losslessStringify } from 'lossless-json';
 import { loadSettings, resolveMappingsPath, type Settings } from '../config/settings.js';
-import { CONFIG_FLAGS, commandAction, configFileOf } from './command-support.js';
+import { CONFIG_FLAGS, commandAction, configFileOf, parseLimit } from './command-support.js';
 import { ConfigError, InputError } from '../core/errors.js';
 import { decideChange, fingerprint, LedgerStore, ledgerOpenOptions, type KnownRow } from '../ledger/index.js';
 import { loadMappings } from '../mapping/index.js';
@@ -298,10 +298,4 @@ export function addPreviewCommand(program: Command): void {
         process.stdout.write(flags.format === 'json' ? formatPreviewJson(result) : formatPreviewText(result, process.stdout.columns ?? 100));
       }),
     );
-}
-
-function parseLimit(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--limit needs a positive whole number, got "${v}"`);
-  return n;
 }

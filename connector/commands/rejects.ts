@@ -6,7 +6,7 @@ import { remapWith } from '../run/remap.js';
 import type { Outcome, OutcomeHandler, Sink } from '../delivery/sink.js';
 import { sinkFactory } from '../run/create-sink.js';
 import { ConfigError } from '../core/errors.js';
-import { CONFIG_FLAGS, commandAction, configFileOf } from './command-support.js';
+import { CONFIG_FLAGS, commandAction, configFileOf, parseLimit } from './command-support.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { createLedgerSink } from '../ledger/ledger-sink.js';
 import { LedgerStore, ledgerOpenOptions, type LedgerRow } from '../ledger/store.js';
@@ -169,7 +169,7 @@ export function addRejectsCommand(program: Command): void {
     .description('list the rows whose last payload was refused')
     .option(CONFIG_FLAGS, 'JSON config file')
     .option('--stream <name>', 'only rows of this stream')
-    .option('--limit <n>', 'at most this many rows', (v) => parseCount(v), 1000)
+    .option('--limit <n>', 'at most this many rows', (v) => parseLimit(v), 1000)
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(
       commandAction(async (flags: { stream?: string; limit: number; format: 'text' | 'json' }, command: Command) => {
@@ -194,10 +194,4 @@ export function addRejectsCommand(program: Command): void {
         process.stdout.write(result.text);
       }),
     );
-}
-
-function parseCount(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--limit needs a positive whole number, got "${v}"`);
-  return n;
 }

@@ -151,7 +151,16 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
     registry.register(msg, line);
   };
 
+  /** A RECORD (or a record of a BATCH file); one so deep that walking it overflows the stack is bad input. */
   const handleRecord = (line: number, msg: RecordMessage, batch?: { file: string; row: number }): void | Promise<void> => {
+    try {
+      return processRecord(line, msg, batch);
+    } catch (e) {
+      throw tooDeepAsInputError(e, line, msg.stream);
+    }
+  };
+
+  const processRecord = (line: number, msg: RecordMessage, batch?: { file: string; row: number }): void | Promise<void> => {
     const stream = registry.get(msg.stream);
     if (!stream) throw new InputError(line, `${batch ? 'BATCH' : 'RECORD'} before any SCHEMA for its stream`, msg.stream);
     const seq = watermark.nextSeq();
@@ -188,12 +197,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
       for (let i = 0; i < chunk.records.length; i++) {
         if (interrupted) return;
         const record: JsonObject = chunk.records[i]!;
-        let waiting: void | Promise<void>;
-        try {
-          waiting = handleRecord(line, { type: 'RECORD', stream: msg.stream, record }, { file: chunk.file, row: chunk.firstRow + i });
-        } catch (e) {
-          throw tooDeepAsInputError(e, line, msg.stream);
-        }
+        const waiting = handleRecord(line, { type: 'RECORD', stream: msg.stream, record }, { file: chunk.file, row: chunk.firstRow + i });
         if (waiting) await waiting;
       }
     }
@@ -262,12 +266,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
               break;
             case 'RECORD': {
               // Synchronous unless the sink makes us wait (backpressure): no promise hop per record.
-              let waiting: void | Promise<void>;
-              try {
-                waiting = handleRecord(line, message);
-              } catch (e) {
-                throw tooDeepAsInputError(e, line, message.stream);
-              }
+              const waiting = handleRecord(line, message);
               if (waiting) await waiting;
               break;
             }
@@ -341,7 +340,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
   }
 }
 
-/** A record so deeply nested that walking it overflows the stack is bad input (exit 3), not a crash. */
+/** A stack overflow while walking a record is bad input (exit 3), not a crash; other errors pass unchanged. */
 function tooDeepAsInputError(e: unknown, line: number, stream: string): unknown {
   if (e instanceof RangeError && /call stack/i.test(e.message)) return new InputError(line, 'RECORD is nested too deeply to process', stream);
   return e;

@@ -101,6 +101,11 @@ describe('hostile input', () => {
       () => `{"type":"SCHEMA","stream":"public-meetings","key_properties":["id"],"schema":{"type":"object","properties":{"id":{},"deep":${'{"items":'.repeat(50_000)}{}${'}'.repeat(50_000)}}}}`,
       /SCHEMA is nested more than 256 levels deep/,
     ],
+    [
+      'a RECORD nested 50,000 levels',
+      () => `${SCHEMA(MEETINGS)}\n{"type":"RECORD","stream":"public-meetings","record":{"id":"d","notes":${'['.repeat(50_000)}${']'.repeat(50_000)}}}`,
+      /input line 3 \(stream "public-meetings"\): RECORD is nested too deeply to process/,
+    ],
   ])('4. %s stops with exit 3 naming the line, no crash', async (_what, line, message) => {
     const res = await hostile({ input: [STATE({ first: true }), line()].join('\n') + '\n' });
     expect(res.code).toBe(3);
