@@ -23,6 +23,11 @@ export interface OutboundItem {
   json?: string;
   /** Why the item exists: a RECORD (default), a soft delete the target made, or a retry of an earlier reject. */
   origin?: 'record' | 'delete' | 'retry';
+  /**
+   * What the ledger keeps of an item it sends, until its outcome is recorded (ledger/ledger-sink.ts). On the
+   * item rather than in a WeakMap: weak tables cost a lookup per outcome and slow every garbage collection.
+   */
+  sent?: { fingerprint: string; pass: string; open: boolean };
 }
 
 export type Outcome =

@@ -2,8 +2,8 @@ import type { Settings } from '../config/settings.js';
 import type { Logger } from '../core/log.js';
 import type { DeliveryStats, OutboundItem, Outcome, OutcomeHandler, Sink, UnsentRecord } from '../delivery/sink.js';
 import { decideChange } from './change.js';
-import { fingerprint, fingerprintOfJson } from './fingerprint.js';
-import { itemJson, payloadJson } from '../delivery/payload-json.js';
+import { fingerprintOfJson } from './fingerprint.js';
+import { itemJson } from '../delivery/payload-json.js';
 import { stringifyExact } from '../singer/exact-json.js';
 import { PassTracker } from './passes.js';
 import { pushRetries, type Remap } from './retry-sweep.js';
@@ -83,12 +83,6 @@ interface PendingNote {
   pass: string;
 }
 
-/** What the ledger needs to know of a sent record item when its outcome comes back. */
-interface SentMeta {
-  fingerprint: string;
-  pass: string;
-}
-
 /** The options the settings give (skip_unchanged, delete_mode, max_delete_fraction); `fullResync` is --full-resync. */
 export function ledgerSinkOptions(
   settings: Settings,
@@ -135,14 +129,12 @@ export class LedgerSink implements Sink {
   private readonly passes: PassTracker;
   private readonly sweepHost: SweepHost;
   private readonly streamObjects = new Map<string, string | null>();
-  private readonly sentMeta = new WeakMap<OutboundItem, SentMeta>();
   /**
    * Writes of this run that Siro has not answered yet (or whose answer is not in the ledger yet), per
    * `object \0 externalId`: the newest item sent and how many are open. While one is open, the ledger's
    * fingerprint says nothing about what Siro will hold, so a later record of that id is always sent.
    */
   private readonly openWrites = new Map<string, { newest: OutboundItem; open: number }>();
-  private readonly countedWrites = new WeakSet<OutboundItem>();
 
   /** The error that ends the run (the ledger's, or the inner sink's fatal one): push and drain throw it. */
   private failure: Error | undefined;
@@ -177,7 +169,8 @@ export class LedgerSink implements Sink {
     };
   }
 
-  async push(item: OutboundItem): Promise<void> {
+  /** Synchronous until a chunk is full: a promise (and a microtask hop) per record was a large share of a run's time. */
+  push(item: OutboundItem): void | Promise<void> {
     this.throwIfFailed();
     const pass = this.passes.current(item.stream);
     pass.hasRecords = true;
@@ -187,8 +180,7 @@ export class LedgerSink implements Sink {
     if (this.opts.dryRun && this.opts.deleteMode === 'soft') this.passes.noteSeenInDryRun(item.stream, item.externalId, pass.marker);
     this.pending.push({ item, pass: pass.marker });
     // Wait for the chunk (lookups, then sending the changed items: the inner sink's backpressure).
-    if (this.pending.length >= this.chunkSize || this.chunksQueued > 1) await this.flushChunk();
-    this.throwIfFailed();
+    if (this.pending.length >= this.chunkSize || this.chunksQueued > 1) return this.flushChunk().then(() => this.throwIfFailed());
   }
 
   noteUnsent(info: UnsentRecord): void {
@@ -311,7 +303,7 @@ export class LedgerSink implements Sink {
   private async processChunk(items: Pending[], notes: PendingNote[]): Promise<void> {
     const known = await this.lookup(items);
     const unchanged: OutboundItem[] = [];
-    const toSend: { item: OutboundItem; meta: SentMeta }[] = [];
+    const toSend: OutboundItem[] = [];
     const writes: LedgerWrite[] = [];
     for (const { item, pass } of items) {
       // The JSON text is made once: it is fingerprinted here and written as is by the sink behind.
@@ -334,8 +326,8 @@ export class LedgerSink implements Sink {
       }
       // The ledger records the mapped payload's fingerprint, also when the payload sent differs (resurrect).
       const sent = decision.payload === item.payload ? item : { ...item, json: undefined, payload: decision.payload };
-      toSend.push({ item: sent, meta: { fingerprint: fp, pass } });
-      this.noteWriteOpened(sent);
+      this.noteWriteOpened(sent, fp, pass);
+      toSend.push(sent);
     }
     if (notes.length > 0) writes.push(...(await this.noteWrites(notes)));
     if (writes.length > 0) await this.store.write(writes);
@@ -343,9 +335,8 @@ export class LedgerSink implements Sink {
     this.counts.unchanged += unchanged.length;
     for (const item of unchanged) this.forward({ kind: 'unchanged', item });
 
-    for (const { item, meta } of toSend) {
+    for (const item of toSend) {
       if (this.closing || this.failure) return;
-      this.sentMeta.set(item, meta);
       try {
         await this.inner.push(item);
       } catch (e) {
@@ -443,7 +434,8 @@ export class LedgerSink implements Sink {
       while (this.outcomes.length > 0 && !this.ledgerFailed) {
         const batch = this.outcomes.splice(0, this.maxOutcomesPerFlush);
         try {
-          await this.store.write(batch.flatMap((o) => this.writeFor(o)));
+          const at = new Date().toISOString();
+          await this.store.write(batch.flatMap((o) => this.writeFor(o, at)));
         } catch (e) {
           this.failLedger(e as Error, 'ledger write failed');
           return;
@@ -459,10 +451,9 @@ export class LedgerSink implements Sink {
     return w !== undefined && w.newest !== item;
   }
 
-  private writeFor(o: Outcome): LedgerWrite[] {
+  private writeFor(o: Outcome, at: string): LedgerWrite[] {
     const { item } = o;
-    const meta = this.sentMeta.get(item);
-    const at = new Date().toISOString();
+    const meta = item.sent;
     if (o.kind === 'acked') {
       const deletedAt = item.payload.deletedAt;
       return [
@@ -473,9 +464,9 @@ export class LedgerSink implements Sink {
           stream: item.stream,
           // An older write answered while a newer one of the id is open (or superseded by it in a batch):
           // which of the two Siro ends up holding is not known yet, so record no fingerprint to match.
-          fingerprint: this.isSuperseded(item) ? '' : (meta?.fingerprint ?? fingerprint(item.payload)),
+          fingerprint: this.isSuperseded(item) ? '' : (meta?.fingerprint ?? fingerprintOfJson(itemJson(item))),
           siroId: o.siroId,
-          payload: payloadJson(item.payload),
+          payload: itemJson(item),
           runId: this.opts.runId,
           pass: meta?.pass,
           // Siro now holds this payload: deleted exactly when it carries a deletedAt.
@@ -493,7 +484,7 @@ export class LedgerSink implements Sink {
           stream: item.stream,
           reason: o.reasons.join('; ') || (o.status ? `HTTP ${o.status}` : 'refused'),
           status: o.status,
-          payload: payloadJson(item.payload),
+          payload: itemJson(item),
           stage: 'siro',
           runId: this.opts.runId,
           pass: meta?.pass,
@@ -504,19 +495,19 @@ export class LedgerSink implements Sink {
     return [];
   }
 
-  private noteWriteOpened(item: OutboundItem): void {
+  private noteWriteOpened(item: OutboundItem, fingerprint: string, pass: string): void {
+    item.sent = { fingerprint, pass, open: true };
     const key = writeKey(item);
     const w = this.openWrites.get(key);
     if (w) {
       w.newest = item;
       w.open++;
     } else this.openWrites.set(key, { newest: item, open: 1 });
-    this.countedWrites.add(item);
   }
 
   private noteWriteClosed(item: OutboundItem): void {
-    if (!this.countedWrites.has(item)) return;
-    this.countedWrites.delete(item);
+    if (!item.sent?.open) return;
+    item.sent.open = false;
     const key = writeKey(item);
     const w = this.openWrites.get(key);
     if (w && --w.open <= 0) this.openWrites.delete(key);

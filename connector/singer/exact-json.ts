@@ -4,9 +4,10 @@ import { isSafeNumber, parse as losslessParse, stringify as losslessStringify } 
 /**
  * JSON with exact integers. `JSON.parse` rounds integers above 2^53, and ids in that range are common
  * (Snowflake ids, hashes). Integers that do not fit a double exactly become `bigint`; everything else is
- * a plain JS value. A digit run of 16+ characters is rare, so the common case stays on `JSON.parse`.
+ * a plain JS value. The native parser reads every line first; only when the result holds a number of
+ * magnitude 2^53 or more (the only ones that can have been rounded) is the text read again exactly. That
+ * check walks the parsed values, which is cheaper than searching the text for long digit runs.
  */
-const LONG_DIGITS = /\d{16}/;
 
 function parseNumber(text: string): number | bigint {
   if (isSafeNumber(text)) return Number(text);
@@ -16,10 +17,38 @@ function parseNumber(text: string): number | bigint {
 }
 
 export function parseExact(text: string): unknown {
-  if (!LONG_DIGITS.test(text)) return JSON.parse(text);
+  const value: unknown = JSON.parse(text);
+  return mayBeRounded(value, 0) ? parseUnsafeIntegers(text) : value;
+}
+
+/** 2^53: every integer below it in magnitude is a double exactly; at or above it, JSON.parse may have rounded. */
+const EXACT_LIMIT = 2 ** 53;
+
+/** True when a number of magnitude >= 2^53 is anywhere in the parsed value (depth-capped: deeper means "check"). */
+function mayBeRounded(value: unknown, depth: number): boolean {
+  if (typeof value === 'number') return value >= EXACT_LIMIT || value <= -EXACT_LIMIT;
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > 64) return true; // the exact path then decides; no deep recursion here
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if ((typeof v === 'number' || (v !== null && typeof v === 'object')) && mayBeRounded(v, depth + 1)) return true;
+    }
+    return false;
+  }
+  const obj = value as Record<string, unknown>;
+  for (const k in obj) {
+    const v = obj[k];
+    if ((typeof v === 'number' || (v !== null && typeof v === 'object')) && mayBeRounded(v, depth + 1)) return true;
+  }
+  return false;
+}
+
+/** The text again, with the integers a double cannot hold read as bigints. */
+function parseUnsafeIntegers(text: string): unknown {
   const spans = unsafeIntegerSpans(text);
   if (spans === undefined) return losslessParse(text, null, parseNumber);
-  if (spans.length === 0) return JSON.parse(text); // the long digit runs were inside strings
+  if (spans.length === 0) return JSON.parse(text); // big, but exact as doubles (2^53 itself, 1e300 written out)
   // Quote the unsafe integers with a marker, let the native parser do the rest, then turn the marked
   // strings into bigints: several times faster than a JavaScript JSON parser on the whole line.
   let quoted = '';

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { InputError } from '../core/errors.js';
 import type { InputMessage, SingerMessage } from './messages.js';
 import { parseExact } from './exact-json.js';
@@ -20,58 +19,63 @@ export interface LineReadOptions {
  * Batches, not single lines, because each step of an async iterator costs a few promise hops: per chunk
  * that is noise, per line it was a large share of the target's CPU time.
  *
- * Linear in the input: each chunk is searched for newlines once, and a line that spans chunks is kept as
- * a list of pieces joined once at its end (appending to one string and searching it again from the start
- * made a 100 MB line take a minute). A line over `maxLineBytes` is an InputError, not an out-of-memory.
+ * Split on bytes, decoded per line: newlines are found with `Buffer#indexOf` (native, no decoding) and each
+ * line is decoded once on its own, so no chunk-sized string is built and sliced. A line that spans chunks
+ * is kept as a list of byte pieces joined once at its end, so the work stays linear in the input (a
+ * multi-byte character split between chunks is whole again once joined). A line over `maxLineBytes` is an
+ * InputError, not an out-of-memory.
  */
 export async function* readLineBatches(
   input: AsyncIterable<Buffer | string>,
   opts: LineReadOptions = {},
 ): AsyncGenerator<{ firstLine: number; lines: string[] }> {
   const maxBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  const decoder = new StringDecoder('utf8');
-  /** The start of a line that began in an earlier chunk, as pieces, and its length in bytes so far. */
-  let pieces: string[] = [];
+  /** The start of a line that began in an earlier chunk, as byte pieces, and its length so far. */
+  let pieces: Buffer[] = [];
   let pieceBytes = 0;
   let lineNo = 0;
   const tooLong = (): InputError =>
     new InputError(lineNo + 1, `line is longer than ${maxBytes} bytes${opts.limitName ? ` (setting ${opts.limitName})` : ''}; nothing after it was read`);
   for await (const chunk of input) {
-    const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     const lines: string[] = [];
     // The lines before a too-long one are still handed over (their states can be printed), then the error.
     let error: InputError | undefined;
     let start = 0;
     let nl: number;
-    while ((nl = text.indexOf('\n', start)) !== -1) {
-      let line = text.slice(start, nl);
-      if (pieces.length > 0) {
-        pieces.push(line);
-        line = pieces.join('');
-        pieces = [];
-        pieceBytes = 0;
-      }
-      if (line.length > maxBytes / 3 && Buffer.byteLength(line) > maxBytes) {
+    while ((nl = bytes.indexOf(10, start)) !== -1) {
+      if (pieceBytes + (nl - start) > maxBytes) {
         error = tooLong();
         break;
       }
-      lines.push(line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line);
+      let whole = bytes;
+      let from = start;
+      let end = nl;
+      if (pieces.length > 0) {
+        pieces.push(bytes.subarray(start, nl));
+        whole = Buffer.concat(pieces, pieceBytes + (nl - start));
+        from = 0;
+        end = whole.length;
+        pieces = [];
+        pieceBytes = 0;
+      }
+      if (end > from && whole[end - 1] === 13) end--; // CRLF
+      lines.push(whole.toString('utf8', from, end));
       lineNo++;
       start = nl + 1;
     }
-    if (!error && start < text.length) {
-      const rest = text.slice(start);
-      pieces.push(rest);
-      pieceBytes += Buffer.byteLength(rest);
+    if (!error && start < bytes.length) {
+      pieces.push(bytes.subarray(start));
+      pieceBytes += bytes.length - start;
       if (pieceBytes > maxBytes) error = tooLong();
     }
     if (lines.length > 0) yield { firstLine: lineNo - lines.length + 1, lines };
     if (error) throw error;
   }
-  const tail = pieces.join('') + decoder.end();
-  if (tail.length > 0) {
-    if (Buffer.byteLength(tail) > maxBytes) throw tooLong();
-    yield { firstLine: lineNo + 1, lines: [tail.endsWith('\r') ? tail.slice(0, -1) : tail] };
+  if (pieceBytes > 0) {
+    const tail = Buffer.concat(pieces, pieceBytes);
+    const end = tail[tail.length - 1] === 13 ? tail.length - 1 : tail.length;
+    yield { firstLine: lineNo + 1, lines: [tail.toString('utf8', 0, end)] };
   }
 }
 

@@ -23,6 +23,18 @@ describe('exact JSON', () => {
     expect(v.s).toBe('\u0001123');
   });
 
+  it('reads the text again exactly only for numbers at or beyond 2^53, wherever they sit', () => {
+    expect(parseExact('{"x":9007199254740991,"y":1e15}')).toEqual({ x: 9007199254740991, y: 1e15 });
+    expect(parseExact('{"x":-9007199254740993}')).toEqual({ x: -9007199254740993n });
+    expect(parseExact('[[[{"deep":[1,2,{"id":9007199254740993}]}]]]')).toEqual([[[{ deep: [1, 2, { id: 9007199254740993n }] }]]]);
+    expect(parseExact('{"big":1e400,"n":12345678901234567890.5}')).toEqual({ big: Infinity, n: 12345678901234567890.5 });
+    expect(parseExact('9007199254740993')).toBe(9007199254740993n);
+    const nested = '['.repeat(200) + '12345678901234567890' + ']'.repeat(200);
+    let v = parseExact(nested);
+    for (let i = 0; i < 200; i++) v = (v as unknown[])[0];
+    expect(v).toBe(12345678901234567890n);
+  });
+
   it('rejects malformed JSON like JSON.parse does', () => {
     expect(() => parseExact('{"id":12345678901234567890,')).toThrow();
     expect(() => parseExact('{"id": 1,')).toThrow();
