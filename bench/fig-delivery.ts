@@ -5,18 +5,19 @@ import { SIRO_OBJECTS } from '../connector/siro/objects.js';
 import { benchScript, childFailure, runChild, targetCli } from './child.js';
 import { BENCH_TOKEN, fmt, sandboxWith, statePositionTracker, type BenchContext } from './context.js';
 import { DeliveryWindow } from './delivery-window.js';
-import type { Figure } from './report.js';
+import { gap, share3, type Figure } from './report.js';
 import { Dataset, STREAM } from './singer-data.js';
 import { defaultMappingFile, readRunReport, writeTargetConfig } from './target-config.js';
 
 /**
- * Figure 2, latency-bound delivery: a sandbox that takes 100 ms per request and has no rate limit, so the
- * only bound is concurrency × batch size / latency. And figure 6, the naive baseline against the same
+ * Figure 6, latency-bound delivery: a sandbox that takes 100 ms per request and has no rate limit, so the
+ * only bound is concurrency × batch size / round trip. And figure 8, the naive baseline against the same
  * sandbox: one PUT per record, one after the other, as a hand-written script does.
  */
 
 export const LATENCY_MS = 100;
-export const LATENCY_GOAL_SHARE = 0.9;
+/** Share of the ceiling at the round trip the target measured (issue 13). */
+export const LATENCY_GOAL_SHARE = 0.97;
 const BATCH_SIZE = 100;
 const CONCURRENCY = 4;
 
@@ -84,33 +85,40 @@ export async function latencyFigure(ctx: BenchContext): Promise<LatencyOutcome> 
     const share = rate / ceiling;
     const endToEnd = records / (run.wallMs / 1000);
     const stats = sandbox.stats();
-    const pass = share >= LATENCY_GOAL_SHARE;
     // The round trip the target itself measured: the sandbox's 100 ms plus its own work (parse, validate,
-    // store a batch) and the target's event-loop delay. The ceiling that round trip allows is the fairer one.
+    // store a batch) and the target's event-loop delay. The goal is against the ceiling that round trip
+    // allows: the sandbox's service time is the rig's, not the target's, while noticing answers late is
+    // the target's and shows up as a share below 1.
     const latency = readRunReport(ctx.dir, 'latency')?.requests?.latency;
-    const roundTripMs = latency?.p50_ms;
+    // The mean, not a percentile: with requests always in flight, throughput is concurrency × batch / mean
+    // round trip (Little's law); a median under a skewed spread would call a perfect pipeline slow.
+    const roundTripMs = latency?.mean_ms;
     const effectiveCeiling = roundTripMs ? (CONCURRENCY * BATCH_SIZE) / (roundTripMs / 1000) : undefined;
-    ctx.progress(`latency-bound: ${fmt.int(rate)} items/s (${fmt.pct(share)} of ${fmt.int(ceiling)})`);
+    const effectiveShare = effectiveCeiling ? rate / effectiveCeiling : undefined;
+    const pass = effectiveShare !== undefined && effectiveShare >= LATENCY_GOAL_SHARE;
+    ctx.progress(
+      `latency-bound: ${fmt.int(rate)} items/s, ${effectiveShare !== undefined ? `${share3(effectiveShare)} of ${fmt.int(effectiveCeiling!)} at the measured round trip, ` : ''}${share3(share)} of the nominal ${fmt.int(ceiling)}`,
+    );
     const notes: string[] = [];
-    if (!pass) {
-      const why =
-        roundTripMs && effectiveCeiling
-          ? `The target measured a median round trip of ${roundTripMs.toFixed(1)} ms, not ${LATENCY_MS}. Of the extra ${(roundTripMs - LATENCY_MS).toFixed(1)} ms, about ${serviceMs.toFixed(1)} ms is the sandbox's own work on a batch of ${BATCH_SIZE} (parse, validate against Siro's schema, store, answer: measured alone with no latency before the run), and the rest, about ${Math.max(0, roundTripMs - LATENCY_MS - serviceMs).toFixed(1)} ms, is the target noticing answers late while its event loop is busy (reading, validating and mapping records, the ledger). That round trip allows ${fmt.int(effectiveCeiling)} items/s, of which the target reached ${fmt.pct(rate / effectiveCeiling)}. `
-          : '';
+    if (effectiveShare === undefined) {
+      notes.push('The target wrote no run report with a mean round trip (reports_dir/<run_id>.json, requests.latency.mean_ms), so the ceiling at the measured round trip is unknown.');
+    } else if (!pass) {
       notes.push(
-        `Below the goal: with ${CONCURRENCY} requests of ${BATCH_SIZE} items always in flight and exactly ${LATENCY_MS} ms each the rate would be ${fmt.int(ceiling)} items/s. ${why}What would close it: the sandbox's share is a property of the test rig (a real server's processing time lowers the ceiling the same way, which is why the ceiling at the measured round trip is shown too); the target's share shrinks if its event loop gets to answers sooner (shorter synchronous slices of record work between awaits, or the mapping off the main thread) and if a freed slot is refilled from a batch that is already serialised.`,
+        `Below the goal: the target measured a mean round trip of ${roundTripMs!.toFixed(1)} ms, which allows ${fmt.int(effectiveCeiling!)} items/s with ${CONCURRENCY} requests of ${BATCH_SIZE} items always in flight; it reached ${share3(effectiveShare)} of that. Of the ${(roundTripMs! - LATENCY_MS).toFixed(1)} ms above the sandbox's ${LATENCY_MS} ms, about ${serviceMs.toFixed(1)} ms is the sandbox's own work on a batch of ${BATCH_SIZE} (measured alone with no latency before the run) and about ${Math.max(0, roundTripMs! - LATENCY_MS - serviceMs).toFixed(1)} ms the target noticing answers late while its event loop is busy (reading, validating and mapping records, the ledger). The rest of the gap is time with a free slot and no batch ready. What closes it: shorter synchronous slices of record work between awaits, and a freed slot refilled from a batch that is already serialised. What was tried against it is listed under "What was tried".`,
       );
     }
+    const headline =
+      effectiveShare === undefined ? 'no measured round trip' : pass ? `${share3(effectiveShare)} of the ceiling at the measured round trip` : gap(effectiveShare, LATENCY_GOAL_SHARE, 'at least', share3);
     return {
       itemsPerSecond: rate,
       figure: {
         id: 'latency-bound',
         title: 'Latency-bound delivery (sandbox 100 ms per request, no rate limit)',
-        result: `${fmt.int(rate)} items/s, ${fmt.pct(share)} of the ceiling ${fmt.int(ceiling)} items/s`,
-        goal: `≥ ${fmt.pct(LATENCY_GOAL_SHARE)} of max_concurrency × batch_size / latency`,
-        status: pass ? 'PASS' : 'MISS',
+        result: `${headline} (${fmt.int(rate)} items/s against ${effectiveCeiling ? `${fmt.int(effectiveCeiling)} at a mean round trip of ${roundTripMs!.toFixed(1)} ms; ` : ''}${share3(share)} of the nominal ${fmt.int(ceiling)})`,
+        goal: `≥ ${LATENCY_GOAL_SHARE.toFixed(2)} of max_concurrency × batch_size / mean round trip measured by the target`,
+        status: effectiveShare === undefined ? 'NOT MEASURED' : pass ? 'PASS' : 'MISS',
         method: [
-          `${fmt.int(records)} records through the real CLI to the in-process sandbox (latency ${LATENCY_MS} ms per request, rate limit off), batch_size ${BATCH_SIZE}, max_concurrency ${CONCURRENCY}, client rate limit set out of the way. Ceiling: ${CONCURRENCY} × ${BATCH_SIZE} / ${LATENCY_MS / 1000} s = ${fmt.int(ceiling)} items/s.`,
+          `${fmt.int(records)} records through the real CLI to the in-process sandbox (latency ${LATENCY_MS} ms per request, rate limit off), batch_size ${BATCH_SIZE}, max_concurrency ${CONCURRENCY}, client rate limit set out of the way. Ceiling at the measured round trip: ${CONCURRENCY} × ${BATCH_SIZE} / the mean round trip the target reports in its run report (requests.latency.mean_ms: with requests always in flight, throughput follows the mean round trip, by Little's law); nominal ceiling, shown as a detail: ${CONCURRENCY} × ${BATCH_SIZE} / ${LATENCY_MS / 1000} s = ${fmt.int(ceiling)} items/s.`,
           'Rate = items / delivery window, the window running from the first request the sandbox receives to the moment it has written the last item (sampled every 5 ms). The end-to-end rate below also counts process start and the last state.',
         ],
         details: {
@@ -118,18 +126,18 @@ export async function latencyFigure(ctx: BenchContext): Promise<LatencyOutcome> 
           'batch_size': BATCH_SIZE,
           'max_concurrency': CONCURRENCY,
           'sandbox latency, ms': LATENCY_MS,
-          'ceiling, items/s': ceiling,
+          'round trip mean / p50 / p95 measured by the target, ms': latency ? `${latency.mean_ms ?? '?'} / ${latency.p50_ms ?? '?'} / ${latency.p95_ms ?? '?'}` : 'n/a',
+          'ceiling at the measured mean round trip, items/s': effectiveCeiling ? Math.round(effectiveCeiling) : null,
+          'share of that ceiling': effectiveShare !== undefined ? Math.round(effectiveShare * 1000) / 1000 : null,
+          'nominal ceiling, items/s': ceiling,
+          'share of the nominal ceiling': Math.round(share * 1000) / 1000,
           'delivery window, s': windowMs / 1000,
           'items/s (window)': Math.round(rate),
-          'share of ceiling': Math.round(share * 1000) / 1000,
           'end-to-end wall time, s': run.wallMs / 1000,
           'items/s end to end': Math.round(endToEnd),
           'requests': stats.requests,
           '429 answers': stats.throttled,
-          'round trip p50 / p95 measured by the target, ms': latency ? `${latency.p50_ms ?? '?'} / ${latency.p95_ms ?? '?'}` : 'n/a',
           'sandbox service time per batch alone (no latency), median ms': Math.round(serviceMs * 10) / 10,
-          'ceiling at the measured p50 round trip, items/s': effectiveCeiling ? Math.round(effectiveCeiling) : null,
-          'share of that ceiling': effectiveCeiling ? Math.round((rate / effectiveCeiling) * 1000) / 1000 : null,
           'last state position': states.last,
         },
         notes,
@@ -169,13 +177,13 @@ export async function naiveFigure(ctx: BenchContext, targetItemsPerSecond: numbe
       goal: 'none (reference): the ratio target / naive',
       status: ratio !== undefined ? 'INFO' : 'NOT MEASURED',
       method: [
-        `\`node dist/bench/naive.js\`: reads the Singer file with readline, maps each record with the same mapping module (mappings/default.yml), and sends it with \`fetch\` to the single-item endpoint PUT /v1/integrations/sync/engagements, awaiting each answer before the next: what a hand-written sync script does. ${records} records against a sandbox with the same ${LATENCY_MS} ms latency as figure 2; its ceiling is 1 / latency = ${1000 / LATENCY_MS} items/s.`,
+        `\`node dist/bench/naive.js\`: reads the Singer file with readline, maps each record with the same mapping module (mappings/default.yml), and sends it with \`fetch\` to the single-item endpoint PUT /v1/integrations/sync/engagements, awaiting each answer before the next: what a hand-written sync script does. ${records} records against a sandbox with the same ${LATENCY_MS} ms latency as the latency-bound figure; its ceiling is 1 / latency = ${1000 / LATENCY_MS} items/s.`,
       ],
       details: {
         records,
         'naive time, s': out.ms / 1000,
         'naive items/s': Math.round(rate * 100) / 100,
-        'target items/s (figure 2)': targetItemsPerSecond !== undefined ? Math.round(targetItemsPerSecond) : null,
+        'target items/s (latency-bound figure)': targetItemsPerSecond !== undefined ? Math.round(targetItemsPerSecond) : null,
         'target / naive': ratio !== undefined ? Math.round(ratio) : null,
       },
       notes: [],

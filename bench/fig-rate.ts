@@ -8,7 +8,7 @@ import { Dataset } from './singer-data.js';
 import { defaultMappingFile, writeTargetConfig } from './target-config.js';
 
 /**
- * Figure 3, rate-limit-bound delivery. Two runs side by side (they are bound by the clock, not the CPU):
+ * Figure 7, rate-limit-bound delivery. Two runs side by side (they are bound by the clock, not the CPU):
  *
  * A. The sandbox allows R requests per minute (sliding 60 s window, like Siro) and the target is
  *    configured to R: items/s against R × batch_size / 60, and the count of 429s (goal: none).

@@ -1,12 +1,13 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { packageRoot } from './child.js';
 import type { MachineInfo } from './machine.js';
 
 /** One published figure: what was measured, against which goal, and whether the goal was reached. */
 export interface Figure {
   id: string;
   title: string;
-  /** The headline number, e.g. "231,000 records/s (61% of raw)". */
+  /** The headline number, e.g. "231,000 records/s (61% of raw)"; on a MISS it says by how much (`gap`). */
   result: string;
   goal: string;
   status: 'PASS' | 'MISS' | 'NOT MEASURED' | 'INFO';
@@ -23,6 +24,41 @@ export interface BenchResults {
   quick: boolean;
   totalSeconds: number;
   figures: Figure[];
+  /** bench/levers.md: the levers tried against the goals and what each did (hand-written, committed). */
+  whatWasTried?: string;
+}
+
+/**
+ * How far a measured value is from its goal, for the result line of a MISS, e.g.
+ * `0.380, goal ≥ 0.500: 24% short` or `273 MB, goal ≤ 150 MB: 82% over`: a MISS alone does not say
+ * whether the goal is one lever away or ten.
+ */
+export function gap(value: number, goal: number, want: 'at least' | 'at most', show: (n: number) => string): string {
+  const off = want === 'at least' ? (goal - value) / goal : (value - goal) / goal;
+  const pct = `${(Math.abs(off) * 100).toFixed(Math.abs(off) < 0.1 ? 1 : 0)}%`;
+  const word = off <= 0 ? 'met' : want === 'at least' ? 'short' : 'over';
+  return `${show(value)}, goal ${want === 'at least' ? '≥' : '≤'} ${show(goal)}: ${off <= 0 ? word : `${pct} ${word}`}`;
+}
+
+/** A share or ratio as the issue writes them (0.956, not 95.6%). */
+export const share3 = (n: number): string => n.toFixed(3);
+
+/** The levers file (bench/levers.md), kept next to the sources: the results say what was tried, not only what missed. */
+export const leversFile = join(packageRoot, 'bench', 'levers.md');
+
+/**
+ * bench/levers.md for the "What was tried" section: its own title is dropped (the section has one) and its
+ * other headings move one level down, so they nest under it.
+ */
+export function readLevers(file = leversFile): string | undefined {
+  if (!existsSync(file)) return undefined;
+  let fenced = false;
+  const lines = readFileSync(file, 'utf8').split('\n').map((line) => {
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+    return !fenced && /^#{1,5} /.test(line) ? `#${line}` : line;
+  });
+  if (lines[0]?.startsWith('## ')) lines.shift();
+  return lines.join('\n').trim();
 }
 
 export function writeResults(dir: string, results: BenchResults): { markdown: string; json: string } {
@@ -63,6 +99,8 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('| # | Figure | Result | Goal | Status |', '|---|---|---|---|---|');
   r.figures.forEach((f, i) => out.push(`| ${i + 1} | ${cell(f.title)} | ${cell(f.result)} | ${cell(f.goal)} | **${f.status}** |`));
   out.push('');
+  out.push('## What was tried', '');
+  out.push(r.whatWasTried ?? '_bench/levers.md was not found next to the bench sources._', '');
   r.figures.forEach((f, i) => {
     out.push(`## ${i + 1}. ${f.title}`, '');
     out.push(`**${f.status}**: ${f.result}. Goal: ${f.goal}.`, '');

@@ -159,10 +159,18 @@ export function isSkippedOnPurpose(stream: string, skipStreams: readonly string[
   return skipStreams.some((pattern) => pattern === stream || globToRegExp(pattern).test(stream));
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /** The record's key_properties as text (`id=42`), and the ones it lacks. */
-export function recordKey(record: JsonObject, stream: StreamInfo): { text: string; missing: string[]; invalid: string[] } {
+export function recordKey(record: JsonObject, stream: StreamInfo): { text: string; missing: readonly string[]; invalid: readonly string[] } {
   const props = stream.keyProperties;
-  if (props.length === 0) return { text: '', missing: [], invalid: [] };
+  if (props.length === 0) return { text: '', missing: NONE, invalid: NONE };
+  if (props.length === 1) {
+    // The common case (one scalar key) without building lists per record.
+    const p = props[0]!;
+    const v = Object.hasOwn(record, p) ? record[p] : undefined;
+    if (v !== undefined && v !== null && typeof v !== 'object') return { text: `${p}=${String(v)}`, missing: NONE, invalid: NONE };
+  }
   const missing: string[] = [];
   const parts: string[] = [];
   const invalid: string[] = [];

@@ -18,6 +18,8 @@ export type ReportStatus = 'ok' | 'failed' | 'interrupted';
 
 export interface LatencySummary {
   count: number;
+  /** The mean: what throughput follows from (concurrency × batch / mean round trip), unlike a percentile. */
+  mean_ms: number | null;
   p50_ms: number | null;
   p95_ms: number | null;
   p99_ms: number | null;
@@ -124,12 +126,13 @@ export function writeRunReport(report: RunReport, dir: string): string {
   return path;
 }
 
-/** Nearest-rank percentiles of request durations. */
+/** The mean and nearest-rank percentiles of request durations. */
 export function latencySummary(latenciesMs: readonly number[]): LatencySummary {
-  if (latenciesMs.length === 0) return { count: 0, p50_ms: null, p95_ms: null, p99_ms: null, max_ms: null };
+  if (latenciesMs.length === 0) return { count: 0, mean_ms: null, p50_ms: null, p95_ms: null, p99_ms: null, max_ms: null };
   const sorted = [...latenciesMs].sort((a, b) => a - b);
   const at = (p: number) => round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!, 1);
-  return { count: sorted.length, p50_ms: at(50), p95_ms: at(95), p99_ms: at(99), max_ms: round(sorted[sorted.length - 1]!, 1) };
+  const mean = round(sorted.reduce((sum, ms) => sum + ms, 0) / sorted.length, 1);
+  return { count: sorted.length, mean_ms: mean, p50_ms: at(50), p95_ms: at(95), p99_ms: at(99), max_ms: round(sorted[sorted.length - 1]!, 1) };
 }
 
 function parseState(line: string): unknown {

@@ -36,7 +36,16 @@ describe('npm run bench -- --quick', () => {
     expect(results.quick).toBe(true);
     expect(results.machine.cores).toBeGreaterThan(0);
     expect(results.machine.node).toBe(process.version);
-    expect(results.figures.map((f) => f.id)).toEqual(['cpu-path', 'latency-bound', 'rate-limit-bound', 'memory', 'rerun-unchanged', 'naive-baseline']);
+    expect(results.figures.map((f) => f.id)).toEqual([
+      'cpu-path',
+      'cpu-path-no-ledger',
+      'rerun-unchanged-1m',
+      'memory',
+      'startup',
+      'latency-bound',
+      'rate-limit-bound',
+      'naive-baseline',
+    ]);
     for (const f of results.figures) {
       expect(['PASS', 'MISS', 'NOT MEASURED', 'INFO']).toContain(f.status);
       expect(f.result.length).toBeGreaterThan(0);
@@ -45,7 +54,11 @@ describe('npm run bench -- --quick', () => {
     const byId = new Map(results.figures.map((f) => [f.id, f]));
     expect(byId.get('cpu-path')!.details['target records/s']).toBeGreaterThan(0);
     expect(byId.get('cpu-path')!.details['raw records/s']).toBeGreaterThan(0);
-    expect(byId.get('memory')!.details['peak RSS (getrusage), MB']).toBeGreaterThan(0);
+    expect(byId.get('cpu-path-no-ledger')!.details['share of raw']).toBeGreaterThan(0);
+    expect(byId.get('rerun-unchanged-1m')!.details['run 2 requests']).toBe(0);
+    expect(byId.get('rerun-unchanged-1m')!.details['second run ÷ raw']).toBeGreaterThan(0);
+    expect(byId.get('memory')!.details['largest peak RSS, MB']).toBeGreaterThan(0);
+    expect(byId.get('startup')!.details['bare node -e 0, median s']).toBeGreaterThan(0);
     expect(byId.get('latency-bound')!.details['items/s (window)']).toBeGreaterThan(0);
     expect(byId.get('rate-limit-bound')!.details['B missing']).toBe(0);
     expect(byId.get('naive-baseline')!.details['naive items/s']).toBeGreaterThan(0);
@@ -54,6 +67,10 @@ describe('npm run bench -- --quick', () => {
     expect(markdown).toContain('Quick mode');
     expect(markdown).toContain(results.machine.cpuModel);
     for (const f of results.figures) expect(markdown).toContain(`**${f.status}**`);
+    // A missed goal says by how much.
+    for (const f of results.figures.filter((f) => f.status === 'MISS' && f.id !== 'rate-limit-bound')) expect(f.result).toMatch(/goal [≤≥]/);
+    // What was tried (bench/levers.md) is part of the results.
+    expect(markdown).toContain('## What was tried');
     // The committed results were not touched.
     expect(existsSync(committed) ? statSync(committed).mtimeMs : undefined).toBe(committedBefore);
   }, 180_000);

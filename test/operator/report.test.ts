@@ -95,14 +95,14 @@ describe('run report', () => {
     expect(r.code, r.stderr).toBe(0);
     const { report } = reportOf(r.stderr, dir);
     expect(report).toMatchObject({ status: 'ok', dry_run: true, siro_origin: null, totals: { delivered: 4, rejected: 1 }, requests: { count: 0 } });
-    expect(report.requests.latency).toEqual({ count: 0, p50_ms: null, p95_ms: null, p99_ms: null, max_ms: null });
+    expect(report.requests.latency).toEqual({ count: 0, mean_ms: null, p50_ms: null, p95_ms: null, p99_ms: null, max_ms: null });
   });
 });
 
 describe('latencySummary', () => {
   it('takes nearest-rank percentiles', () => {
     const hundred = Array.from({ length: 100 }, (_, i) => 100 - i); // 100 … 1, unsorted on purpose
-    expect(latencySummary(hundred)).toEqual({ count: 100, p50_ms: 50, p95_ms: 95, p99_ms: 99, max_ms: 100 });
-    expect(latencySummary([7])).toEqual({ count: 1, p50_ms: 7, p95_ms: 7, p99_ms: 7, max_ms: 7 });
+    expect(latencySummary(hundred)).toEqual({ count: 100, mean_ms: 50.5, p50_ms: 50, p95_ms: 95, p99_ms: 99, max_ms: 100 });
+    expect(latencySummary([7])).toEqual({ count: 1, mean_ms: 7, p50_ms: 7, p95_ms: 7, p99_ms: 7, max_ms: 7 });
   });
 });
