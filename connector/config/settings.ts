@@ -1,131 +1,191 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
-import { z } from 'zod';
+import { fileURLToPath } from 'node:url';
+import type * as Zod from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { setOwn } from '../core/own-keys.js';
 import { addSecrets, addUrlCredentials } from '../core/secrets.js';
 import { packageJson, packageRoot } from '../core/paths.js';
 import { DEFAULT_BASE_URL } from '../siro/spec.js';
+import { generatedCheckCode, loadGeneratedCheck, type GeneratedCheck } from './settings-check.js';
 
 /**
  * Every setting of the target, in one zod schema: it validates `--config` files and TARGET_SIRO_* env
  * vars, and it is the source of `--about --format json`, the Meltano plugin definition and the README's
  * configuration reference.
+ *
+ * zod loads only when it is needed: the build turns the schema into a generated check (settings-check.ts),
+ * which takes plainly valid settings and --about without it; zod decides everything else and words every
+ * error.
  */
 
 export const ENV_PREFIX = 'TARGET_SIRO_';
 
-// Orchestrators (Meltano) pass string-kind settings as text, so "10" is a count too.
-const percentOrCount = z.union([
-  z.number().int().nonnegative(),
-  z.string().regex(/^\d+$/).transform(Number),
-  z.string().regex(/^\d+(\.\d+)?%$/, 'a count like 10 or a percentage like "5%"'),
-]);
+const require = createRequire(import.meta.url);
 
-export const settingsSchema = z
-  .object({
-    api_token: z.string().min(1).optional().meta({
-      description: 'Siro organization API token (Authorization: Bearer). Required unless dry_run is true.',
-      secret: true,
-    }),
-    base_url: z.string().url().default(DEFAULT_BASE_URL).meta({
-      description: 'Siro External API base URL. Must be https, except loopback addresses (sandbox, tests).',
-    }),
-    mappings: z.string().min(1).optional().meta({
-      description:
-        'A YAML mapping file or a folder of them. Default: ./mappings if it exists, else the mappings shipped with target-siro.',
-    }),
-    dry_run: z.boolean().default(false).meta({ description: 'Map and validate, but print payloads instead of sending them.' }),
-    skip_streams: z.array(z.string().min(1)).default([]).meta({
-      description:
-        'Streams to skip on purpose: names or globs like "public-audit_*" (as an env var: comma-separated). Their records are read and counted as skipped, never sent. Any other stream that no mapping names stops the run (exit 2).',
-    }),
-    validate_records: z.boolean().default(true).meta({
-      description: "Validate each RECORD against its stream's JSON Schema; failures are rejected.",
-    }),
-    rejects_file: z.string().min(1).default('state/rejects.jsonl').meta({
-      description: 'JSON-lines file that receives every record that could not be delivered, with the reasons.',
-    }),
-    max_rejected: percentOrCount.optional().meta({
-      description: 'Fail the run (exit non-zero) when more records than this are rejected: a count, or a share like "5%".',
-    }),
-    reports_dir: z.string().min(1).default('state/runs').meta({
-      description: 'Folder that receives one JSON report per run (<run_id>.json): counts, rejection reasons, latencies, exit code, last state.',
-    }),
-    state_file: z.string().min(1).optional().meta({
-      description: 'Also write the newest printed state to this file (atomically), for runs outside an orchestrator.',
-    }),
-    batch_size: z.number().int().min(1).max(1000).default(100).meta({
-      description: 'Items per request to the batch endpoints; 1 uses the single-item endpoints.',
-    }),
-    max_concurrency: z.number().int().min(1).max(64).default(4).meta({ description: 'Requests in flight at once.' }),
-    rate_limit_per_minute: z.number().positive().default(1000).meta({
-      description: "Client-side request rate limit; Siro's documented limit is 1000 requests per token per minute.",
-    }),
-    max_retries: z.number().int().min(0).default(8).meta({
-      description: 'Retries per request for 429, 5xx, timeouts and connection errors.',
-    }),
-    max_retry_time_ms: z.number().int().positive().default(300_000).meta({
-      description: 'Give up on a request after retrying it for this long in total.',
-    }),
-    max_line_bytes: z.number().int().min(1024).default(64 * 1024 * 1024).meta({
-      description: 'The longest Singer input line accepted, in bytes; a longer line stops the run (exit 3) naming its line number.',
-    }),
-    request_timeout_ms: z.number().int().positive().default(30_000).meta({ description: 'Timeout of one HTTP request.' }),
-    user_agent: z.string().min(1).optional().meta({
-      description: `User-Agent header. Default: ${packageJson.name}/${packageJson.version}.`,
-    }),
-    shutdown_grace_ms: z.number().int().min(0).default(10_000).meta({
-      description: 'On SIGTERM/SIGINT, how long requests in flight may take to finish.',
-    }),
-    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').meta({
-      description: 'Log level of the stderr logs.',
-    }),
-    ledger: z.boolean().default(true).meta({
-      description:
-        'Keep a ledger of what Siro acknowledged per externalId (change detection, soft deletes, retries of rejected rows, run history). false runs without one.',
-    }),
-    ledger_path: z.string().min(1).default('state/ledger.sqlite').meta({
-      description: 'SQLite file of the ledger, used unless ledger_url is set.',
-    }),
-    ledger_url: z.string().min(1).optional().meta({
-      description: 'Postgres URL of the ledger (e.g. the warehouse itself) instead of the SQLite file.',
-      secret: true,
-    }),
-    ledger_schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain SQL identifier').default('target_siro').meta({
-      description: 'Postgres schema of the ledger tables (created if missing), with ledger_url.',
-    }),
-    skip_unchanged: z.boolean().default(true).meta({
-      description: 'Do not re-send a row whose payload equals the last one Siro acknowledged (needs the ledger). --full-resync turns it off for one run.',
-    }),
-    delete_mode: z.enum(['none', 'soft']).default('none').meta({
-      description:
-        'soft: when a FULL_TABLE stream ends (ACTIVATE_VERSION), rows the ledger knows but the table no longer has are sent with deletedAt set. none: never delete.',
-    }),
-    max_delete_fraction: z.number().min(0).max(1).default(0.2).meta({
-      description:
-        'Delete guard: when more than this share of a stream\'s rows in the ledger would be soft-deleted at once, nothing is deleted and a warning says why.',
-    }),
-  })
-  .strict();
+function defineSettings(z: typeof Zod) {
+  // Orchestrators (Meltano) pass string-kind settings as text, so "10" is a count too.
+  const percentOrCount = z.union([
+    z.number().int().nonnegative(),
+    z.string().regex(/^\d+$/).transform(Number),
+    z.string().regex(/^\d+(\.\d+)?%$/, 'a count like 10 or a percentage like "5%"'),
+  ]);
 
-export type Settings = z.infer<typeof settingsSchema>;
+  return z
+    .object({
+      api_token: z.string().min(1).optional().meta({
+        description: 'Siro organization API token (Authorization: Bearer). Required unless dry_run is true.',
+        secret: true,
+      }),
+      base_url: z.string().url().default(DEFAULT_BASE_URL).meta({
+        description: 'Siro External API base URL. Must be https, except loopback addresses (sandbox, tests).',
+      }),
+      mappings: z.string().min(1).optional().meta({
+        description:
+          'A YAML mapping file or a folder of them. Default: ./mappings if it exists, else the mappings shipped with target-siro.',
+      }),
+      dry_run: z.boolean().default(false).meta({ description: 'Map and validate, but print payloads instead of sending them.' }),
+      skip_streams: z.array(z.string().min(1)).default([]).meta({
+        description:
+          'Streams to skip on purpose: names or globs like "public-audit_*" (as an env var: comma-separated). Their records are read and counted as skipped, never sent. Any other stream that no mapping names stops the run (exit 2).',
+      }),
+      validate_records: z.boolean().default(true).meta({
+        description: "Validate each RECORD against its stream's JSON Schema; failures are rejected.",
+      }),
+      rejects_file: z.string().min(1).default('state/rejects.jsonl').meta({
+        description: 'JSON-lines file that receives every record that could not be delivered, with the reasons.',
+      }),
+      max_rejected: percentOrCount.optional().meta({
+        description: 'Fail the run (exit non-zero) when more records than this are rejected: a count, or a share like "5%".',
+      }),
+      reports_dir: z.string().min(1).default('state/runs').meta({
+        description: 'Folder that receives one JSON report per run (<run_id>.json): counts, rejection reasons, latencies, exit code, last state.',
+      }),
+      state_file: z.string().min(1).optional().meta({
+        description: 'Also write the newest printed state to this file (atomically), for runs outside an orchestrator.',
+      }),
+      batch_size: z.number().int().min(1).max(1000).default(100).meta({
+        description: 'Items per request to the batch endpoints; 1 uses the single-item endpoints.',
+      }),
+      max_concurrency: z.number().int().min(1).max(64).default(4).meta({ description: 'Requests in flight at once.' }),
+      rate_limit_per_minute: z.number().positive().default(1000).meta({
+        description: "Client-side request rate limit; Siro's documented limit is 1000 requests per token per minute.",
+      }),
+      max_retries: z.number().int().min(0).default(8).meta({
+        description: 'Retries per request for 429, 5xx, timeouts and connection errors.',
+      }),
+      max_retry_time_ms: z.number().int().positive().default(300_000).meta({
+        description: 'Give up on a request after retrying it for this long in total.',
+      }),
+      max_line_bytes: z.number().int().min(1024).default(64 * 1024 * 1024).meta({
+        description: 'The longest Singer input line accepted, in bytes; a longer line stops the run (exit 3) naming its line number.',
+      }),
+      request_timeout_ms: z.number().int().positive().default(30_000).meta({ description: 'Timeout of one HTTP request.' }),
+      user_agent: z.string().min(1).optional().meta({
+        description: `User-Agent header. Default: ${packageJson.name}/${packageJson.version}.`,
+      }),
+      shutdown_grace_ms: z.number().int().min(0).default(10_000).meta({
+        description: 'On SIGTERM/SIGINT, how long requests in flight may take to finish.',
+      }),
+      log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').meta({
+        description: 'Log level of the stderr logs.',
+      }),
+      ledger: z.boolean().default(true).meta({
+        description:
+          'Keep a ledger of what Siro acknowledged per externalId (change detection, soft deletes, retries of rejected rows, run history). false runs without one.',
+      }),
+      ledger_path: z.string().min(1).default('state/ledger.sqlite').meta({
+        description: 'SQLite file of the ledger, used unless ledger_url is set.',
+      }),
+      ledger_url: z.string().min(1).optional().meta({
+        description: 'Postgres URL of the ledger (e.g. the warehouse itself) instead of the SQLite file.',
+        secret: true,
+      }),
+      ledger_schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain SQL identifier').default('target_siro').meta({
+        description: 'Postgres schema of the ledger tables (created if missing), with ledger_url.',
+      }),
+      skip_unchanged: z.boolean().default(true).meta({
+        description: 'Do not re-send a row whose payload equals the last one Siro acknowledged (needs the ledger). --full-resync turns it off for one run.',
+      }),
+      delete_mode: z.enum(['none', 'soft']).default('none').meta({
+        description:
+          'soft: when a FULL_TABLE stream ends (ACTIVATE_VERSION), rows the ledger knows but the table no longer has are sent with deletedAt set. none: never delete.',
+      }),
+      max_delete_fraction: z.number().min(0).max(1).default(0.2).meta({
+        description:
+          'Delete guard: when more than this share of a stream\'s rows in the ledger would be soft-deleted at once, nothing is deleted and a warning says why.',
+      }),
+    })
+    .strict();
+}
+
+type SettingsSchema = ReturnType<typeof defineSettings>;
+export type Settings = Zod.infer<SettingsSchema>;
+
+let zodSchema: SettingsSchema | undefined;
+
+/** The settings' zod schema; zod loads on the first call. */
+export function zodSettings(): SettingsSchema {
+  zodSchema ??= defineSettings(require('zod') as typeof Zod);
+  return zodSchema;
+}
+
+/** The schema's settings (`settingsSchema.shape`), for listing them; the rest of the schema is zodSettings(). */
+export const settingsSchema: { readonly shape: SettingsSchema['shape'] } = {
+  get shape() {
+    return zodSettings().shape;
+  },
+};
 
 /** Settings whose values never appear in output. */
 export const SECRET_SETTINGS = ['api_token', 'ledger_url'] as const;
 
-const settingKeys = Object.keys(settingsSchema.shape) as (keyof Settings)[];
+/** The file the build writes the generated check to, next to the built settings.js. */
+export const SETTINGS_CHECK_FILE = 'settings-check.generated.cjs';
+
+/** What the generated check is made from: the code of this module and of settings-check.ts, as built. */
+function checkKey(): string {
+  const hash = createHash('sha256');
+  for (const url of [import.meta.url, new URL('./settings-check.js', import.meta.url).href]) {
+    const file = fileURLToPath(url);
+    hash.update(existsSync(file) ? readFileSync(file) : url);
+  }
+  return hash.digest('hex');
+}
+
+let generated: GeneratedCheck | null | undefined;
+
+/** The check generated at build time from this schema, or null (from the sources, or a stale build). */
+export function generatedSettingsCheck(): GeneratedCheck | null {
+  if (generated === undefined) generated = loadGeneratedCheck(fileURLToPath(new URL(SETTINGS_CHECK_FILE, import.meta.url)), checkKey);
+  return generated;
+}
+
+/** The build: the check generated from the schema, as CommonJS source (scripts/post-build.mjs writes it). */
+export function settingsCheckCode(): string {
+  return generatedCheckCode(require('zod') as typeof Zod, zodSettings(), checkKey());
+}
+
+function settingKeys(): (keyof Settings)[] {
+  return (generatedSettingsCheck()?.keys ?? Object.keys(zodSettings().shape)) as (keyof Settings)[];
+}
+
+/** Whether a value is one the setting takes (as given, before defaults and transforms). */
+type Probe = (key: keyof Settings, v: unknown) => boolean;
+
+const zodProbe: Probe = (key, v) => zodSettings().shape[key].safeParse(v).success;
 
 /**
  * Reads text as the type the setting expects: env vars are always text, and orchestrators (older Meltano
  * versions without a decimal kind) pass some numbers and booleans as text in the config file too.
  */
-function fromText(key: keyof Settings, text: string): unknown {
-  const probe = (v: unknown) => settingsSchema.shape[key].safeParse(v).success;
-  if (probe(text)) return text;
+function fromText(key: keyof Settings, text: string, probe: Probe): unknown {
+  if (probe(key, text)) return text;
   // Lists (skip_streams) come from env vars as comma-separated text.
   const list = text.split(',').map((t) => t.trim()).filter((t) => t !== '');
-  if (probe(list)) return list;
+  if (probe(key, list)) return list;
   if (text === 'true' || text === 'false') return text === 'true';
   if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   return text;
@@ -138,8 +198,11 @@ export interface LoadOptions {
   overrides?: Partial<Settings>;
 }
 
-export function loadSettings(opts: LoadOptions): Settings {
-  const raw: Record<string, unknown> = {};
+type Given = readonly [key: string, value: unknown, from: 'config' | 'env' | 'override'];
+
+/** The values the options give, in the order they apply: the config file's, then env vars, then overrides. */
+function givenSettings(opts: LoadOptions): Given[] {
+  const given: Given[] = [];
   if (opts.configFile) {
     let text: string;
     try {
@@ -158,29 +221,21 @@ export function loadSettings(opts: LoadOptions): Settings {
     }
     for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
       if (v === null) continue; // null means "not set" (config.sample.json lists optional settings that way)
-      setOwn(raw, k, typeof v === 'string' && Object.hasOwn(settingsSchema.shape, k) ? fromText(k as keyof Settings, v) : v);
+      given.push([k, v, 'config']);
     }
   }
   const env = opts.env ?? process.env;
-  for (const key of settingKeys) {
+  for (const key of settingKeys()) {
     const value = env[ENV_PREFIX + key.toUpperCase()];
-    if (value !== undefined && value !== '') raw[key] = fromText(key, value);
+    if (value !== undefined && value !== '') given.push([key, value, 'env']);
   }
-  for (const [k, v] of Object.entries(opts.overrides ?? {})) if (v !== undefined) raw[k] = v;
+  for (const [k, v] of Object.entries(opts.overrides ?? {})) if (v !== undefined) given.push([k, v, 'override']);
+  return given;
+}
 
-  const result = settingsSchema.safeParse(raw);
-  if (!result.success) {
-    const where = opts.configFile ? ` (config ${opts.configFile} or ${ENV_PREFIX}* env vars)` : '';
-    const lines = result.error.issues.map((i) => {
-      if (i.code === 'unrecognized_keys') {
-        return `unknown setting${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}; known settings: ${settingKeys.join(', ')}`;
-      }
-      // Never echo a secret's value: zod messages name types, not values, so the path is safe to show.
-      return `setting "${i.path.join('.')}": ${i.message}`;
-    });
-    throw new ConfigError(`invalid configuration${where}:\n  ${lines.join('\n  ')}`);
-  }
-  const settings = result.data;
+export function loadSettings(opts: LoadOptions): Settings {
+  const given = givenSettings(opts);
+  const settings = fromGeneratedCheck(given) ?? fromZod(given, opts.configFile);
   addSecrets(settings.api_token);
   addUrlCredentials(settings.ledger_url, settings.base_url);
   checkBaseUrl(settings.base_url);
@@ -189,6 +244,61 @@ export function loadSettings(opts: LoadOptions): Settings {
   }
   return settings;
 }
+
+/** The settings object the given values make, each text read as its setting's type (`probe`). */
+function rawSettings(given: readonly Given[], known: (key: string) => boolean, probe: Probe): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const [k, v, from] of given) {
+    if (from === 'override') raw[k] = v;
+    else if (from === 'env') raw[k] = fromText(k as keyof Settings, v as string, probe);
+    else setOwn(raw, k, typeof v === 'string' && known(k) ? fromText(k as keyof Settings, v, probe) : v);
+  }
+  return raw;
+}
+
+/**
+ * The settings by the check generated at build time, when it can decide them and they are valid: what zod
+ * would output, without loading zod. Undefined otherwise (zod then decides, and words the errors).
+ */
+function fromGeneratedCheck(given: readonly Given[]): Settings | undefined {
+  const check = generatedSettingsCheck();
+  if (!check || given.some(([k]) => check.zodOnly.includes(k))) return undefined;
+  const raw = rawSettings(given, (k) => Object.hasOwn(check.props, k), (key, v) => check.props[key]!(v));
+  if (!check.all(raw)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const k of check.keys) {
+    if (Object.hasOwn(raw, k)) out[k] = raw[k];
+    else if (Object.hasOwn(check.defaults, k)) out[k] = structuredClone(check.defaults[k]);
+  }
+  return out as Settings;
+}
+
+function fromZod(given: readonly Given[], configFile: string | undefined): Settings {
+  const schema = zodSettings();
+  const raw = rawSettings(given, (k) => Object.hasOwn(schema.shape, k), zodProbe);
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const where = configFile ? ` (config ${configFile} or ${ENV_PREFIX}* env vars)` : '';
+    const lines = result.error.issues.map((i) => {
+      if (i.code === 'unrecognized_keys') {
+        return `unknown setting${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}; known settings: ${settingKeys().join(', ')}`;
+      }
+      // Never echo a secret's value: zod messages name types, not values, so the path is safe to show.
+      return `setting "${i.path.join('.')}": ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration${where}:\n  ${lines.join('\n  ')}`);
+  }
+  return result.data;
+}
+
+/**
+ * The settings each way (tests compare them): by the generated check (undefined when it leaves them to
+ * zod), and by zod; both before the checks loadSettings makes after the schema.
+ */
+export const settingsBy = {
+  generatedCheck: (opts: LoadOptions): Settings | undefined => fromGeneratedCheck(givenSettings(opts)),
+  zod: (opts: LoadOptions): Settings => fromZod(givenSettings(opts), opts.configFile),
+};
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -227,5 +337,7 @@ export function userAgent(settings: Settings): string {
 
 /** The settings as JSON Schema, each secret marked, for --about and the Meltano definition. */
 export function settingsJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(settingsSchema, { io: 'input' }) as Record<string, unknown>;
+  const built = generatedSettingsCheck()?.jsonSchema;
+  if (built) return structuredClone(built);
+  return (require('zod') as typeof Zod).toJSONSchema(zodSettings(), { io: 'input' }) as Record<string, unknown>;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 
 /**
@@ -96,3 +97,18 @@ export class LedgerMigrationSource implements Knex.MigrationSource<LedgerMigrati
 }
 
 export const LEDGER_MIGRATIONS_TABLE = 'ledger_migrations';
+
+/** The names of the migrations, in order (what an up-to-date ledger has recorded). */
+export function ledgerMigrationNames(): string[] {
+  return MIGRATIONS.map((m) => m.name);
+}
+
+/**
+ * Identifies the migrations as this build has them (names and code): a schema captured from them at build
+ * time (sqlite-database.ts) is used only while the key is the same.
+ */
+export function ledgerMigrationsKey(): string {
+  return createHash('sha256')
+    .update(JSON.stringify(MIGRATIONS.map((m) => [m.name, m.up.toString()])))
+    .digest('hex');
+}

@@ -1,17 +1,14 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import knex, { type Knex } from 'knex';
 import type { Settings } from '../config/settings.js';
-import { redact } from '../core/secrets.js';
 import { ConfigError, TargetError, ioCause } from '../core/errors.js';
 import { parseExact } from '../singer/exact-json.js';
-import { LEDGER_MIGRATIONS_TABLE, LedgerMigrationSource } from './migrations.js';
+import { placeholders, type SqlDatabase, type SqlRunner, type SqlValue } from './database.js';
 
 /**
  * The ledger: per (object, externalId) what Siro last acknowledged (fingerprint, payload, Siro id), the last
  * refusal, and the full-table pass the row was last seen in; plus one row per run. A SQLite file by default,
  * or a schema in Postgres (e.g. the warehouse itself). Every operation is bulk and chunked, so a run over
- * millions of rows costs a few thousand statements, not millions.
+ * millions of rows costs a few thousand statements, not millions. Each query is written here once, in the
+ * SQL both backends speak (database.ts); sqlite-database.ts and knex-database.ts run it.
  */
 
 export interface LedgerOpenOptions {
@@ -139,16 +136,16 @@ export class LedgerError extends TargetError {
   }
 }
 
-/** The columns of a recorded refusal, cleared: an acknowledged payload makes any refusal moot. */
-const NO_REJECTION = {
-  last_rejection_reason: null,
-  last_rejected_at: null,
-  rejected_status: null,
-  rejected_payload: null,
-  rejected_run_id: null,
-  rejected_stage: null,
-  rejected_record: null,
-} as const;
+/** The columns of a recorded refusal: an acknowledged payload clears them, as any refusal is then moot. */
+const REJECTION_COLUMNS = [
+  'last_rejection_reason',
+  'last_rejected_at',
+  'rejected_status',
+  'rejected_payload',
+  'rejected_run_id',
+  'rejected_stage',
+  'rejected_record',
+] as const;
 
 /** Bound parameters per statement stay well under SQLite's (32766) and Postgres's (65535) limits. */
 const LOOKUP_CHUNK = 500;
@@ -156,6 +153,30 @@ const UPSERT_CHUNK = 200;
 const MAX_REASON_CHARS = 4000;
 
 const TABLE = 'ledger_objects';
+const CLEAR_REJECTION = REJECTION_COLUMNS.map((c) => `${c} = NULL`).join(', ');
+
+/** An acknowledged payload: what Siro holds now, and no refusal. */
+const ACK_COLUMNS = ['object', 'external_id', 'stream', 'fingerprint', 'siro_id', 'acked_at', 'run_id', 'payload', 'last_pass', 'deleted_at'] as const;
+const ACK_UPSERT = upsert(
+  ACK_COLUMNS,
+  `stream = excluded.stream, fingerprint = excluded.fingerprint, siro_id = ${keep('siro_id')}, acked_at = excluded.acked_at, ` +
+    `run_id = excluded.run_id, payload = excluded.payload, last_pass = ${keep('last_pass')}, deleted_at = excluded.deleted_at, ${CLEAR_REJECTION}`,
+);
+
+/** A refusal: recorded next to whatever Siro holds. */
+const REJECT_COLUMNS = ['object', 'external_id', 'stream', 'last_pass', ...REJECTION_COLUMNS] as const;
+const REJECT_UPSERT = upsert(
+  REJECT_COLUMNS,
+  [`last_pass = ${keep('last_pass')}`, ...REJECTION_COLUMNS.map((c) => `${c} = excluded.${c}`)].join(', '),
+);
+
+/** The run counts a run row holds, each its own column. */
+const RUN_COUNT_COLUMNS: readonly (keyof RunCounts)[] = ['read', 'sent', 'unchanged', 'rejected', 'deleted'];
+
+/** Rows Siro holds (acknowledged, not soft-deleted) of a stream (one parameter: the stream). */
+const LIVE = 'stream = ? AND acked_at IS NOT NULL AND deleted_at IS NULL';
+/** Live rows of a stream that a pass did not read (parameters: the stream, the pass). */
+const UNSEEN = `${LIVE} AND (last_pass IS NULL OR NOT last_pass = ?)`;
 
 export class LedgerStore {
   /**
@@ -165,44 +186,51 @@ export class LedgerStore {
    */
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(
-    private readonly db: Knex,
-    readonly kind: 'sqlite' | 'postgres',
-    /** Where the ledger is, for logs: never the URL (it may hold a password). */
-    readonly location: string,
-  ) {}
+  private constructor(private readonly db: SqlDatabase) {}
 
-  /** Opens (creating if needed) the ledger and brings its schema up to date. */
+  get kind(): 'sqlite' | 'postgres' {
+    return this.db.kind;
+  }
+
+  /** Where the ledger is, for logs: never the URL (it may hold a password). */
+  get location(): string {
+    return this.db.location;
+  }
+
+  /**
+   * Opens (creating if needed) the ledger and brings its schema up to date. The database layer of its kind
+   * loads here: better-sqlite3 for the SQLite file, knex and pg for a Postgres URL.
+   */
   static async open(opts: LedgerOpenOptions = {}): Promise<LedgerStore> {
-    let opened: Opened;
+    const path = opts.path ?? 'state/ledger.sqlite';
+    const url = opts.url;
+    let db: SqlDatabase & { open(): Promise<void> };
     try {
-      opened = opts.url ? openPostgres(opts.url, opts.schema ?? 'target_siro') : openSqlite(opts.path ?? 'state/ledger.sqlite');
+      if (url) {
+        const { PostgresDatabase } = await import('./knex-database.js');
+        db = new PostgresDatabase(url, opts.schema ?? 'target_siro');
+      } else {
+        const { SqliteDatabase } = await import('./sqlite-database.js');
+        db = new SqliteDatabase(path);
+      }
     } catch (e) {
       // The SQLite file's folder cannot be made (a file in the way, no permission): one line, the path named.
-      throw new ConfigError(`cannot open the ledger (ledger_path ${opts.path ?? 'state/ledger.sqlite'}): ${ioCause(e)}`);
+      throw new ConfigError(`cannot open the ledger (ledger_path ${path}): ${ioCause(e)}`);
     }
-    const store = new LedgerStore(opened.db, opened.kind, opened.location);
     try {
-      if (store.kind === 'postgres') {
-        await store.db.raw('CREATE SCHEMA IF NOT EXISTS ??', [opts.schema ?? 'target_siro']);
-      }
-      await store.db.migrate.latest({
-        migrationSource: new LedgerMigrationSource(),
-        tableName: LEDGER_MIGRATIONS_TABLE,
-        ...(store.kind === 'postgres' ? { schemaName: opts.schema ?? 'target_siro' } : {}),
-      });
+      await db.open();
     } catch (e) {
-      await store.db.destroy().catch(() => undefined);
-      throw new ConfigError(`cannot open the ledger (${store.location}): ${redactUrl((e as Error).message, opts.url)}`);
+      await db.close().catch(() => undefined);
+      throw new ConfigError(`cannot open the ledger (${db.location}): ${redactUrl((e as Error).message, url)}`);
     }
-    return store;
+    return new LedgerStore(db);
   }
 
   async close(): Promise<void> {
-    await this.db.destroy();
+    await this.db.close();
   }
 
-  private transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  private transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
     const run = this.queue.then(() => this.db.transaction(work));
     this.queue = run.catch(() => undefined);
     return run;
@@ -217,13 +245,12 @@ export class LedgerStore {
     const found = new Map<string, KnownRow>();
     const ids = [...new Set(externalIds)];
     if (ids.length === 0) return found;
-    await this.transaction(async (trx) => {
+    await this.transaction(async (tx) => {
       for (const part of chunks(ids, LOOKUP_CHUNK)) {
-        const rows: { external_id: string; fingerprint: string | null; acked_at: unknown; last_rejected_at: unknown; deleted_at: unknown }[] =
-          await trx(TABLE)
-            .select('external_id', 'fingerprint', 'acked_at', 'last_rejected_at', 'deleted_at')
-            .where('object', object)
-            .whereIn('external_id', part);
+        const rows = await tx.all<{ external_id: string; fingerprint: string | null; acked_at: unknown; last_rejected_at: unknown; deleted_at: unknown }>(
+          `SELECT external_id, fingerprint, acked_at, last_rejected_at, deleted_at FROM ${TABLE} WHERE object = ? AND external_id IN ${placeholders(part.length)}`,
+          [object, ...part],
+        );
         for (const r of rows) {
           found.set(r.external_id, {
             fingerprint: r.acked_at == null ? null : r.fingerprint,
@@ -232,13 +259,12 @@ export class LedgerStore {
           });
         }
         if (mark !== undefined && rows.length > 0) {
-          await trx(TABLE)
-            .update({ last_pass: mark.pass, stream: mark.stream })
-            .where('object', object)
-            .whereIn(
-              'external_id',
-              rows.map((r) => r.external_id),
-            );
+          await tx.run(`UPDATE ${TABLE} SET last_pass = ?, stream = ? WHERE object = ? AND external_id IN ${placeholders(rows.length)}`, [
+            mark.pass,
+            mark.stream,
+            object,
+            ...rows.map((r) => r.external_id),
+          ]);
         }
       }
     });
@@ -249,147 +275,107 @@ export class LedgerStore {
   async markSeen(stream: string, externalIds: readonly string[], pass: string): Promise<void> {
     const ids = [...new Set(externalIds)];
     if (ids.length === 0) return;
-    await this.transaction(async (trx) => {
+    await this.transaction(async (tx) => {
       for (const part of chunks(ids, LOOKUP_CHUNK)) {
-        await trx(TABLE).update({ last_pass: pass }).where('stream', stream).whereIn('external_id', part);
+        await tx.run(`UPDATE ${TABLE} SET last_pass = ? WHERE stream = ? AND external_id IN ${placeholders(part.length)}`, [pass, stream, ...part]);
       }
     });
   }
 
   /** The object the ledger files a stream's rows under, if it has any. */
   async objectOfStream(stream: string): Promise<string | undefined> {
-    const row: { object: string } | undefined = await this.db(TABLE).select('object').where('stream', stream).first();
-    return row?.object;
+    const rows = await this.db.all<{ object: string }>(`SELECT object FROM ${TABLE} WHERE stream = ? LIMIT 1`, [stream]);
+    return rows[0]?.object;
   }
 
   /** Applies a batch of acks, refusals and cleared refusals in one transaction. */
   async write(writes: readonly LedgerWrite[]): Promise<void> {
     if (writes.length === 0) return;
-    await this.transaction(async (trx) => {
+    await this.transaction(async (tx) => {
       // One upsert statement may not touch a key twice (Postgres refuses): split where a key repeats,
       // keeping the order, so a later outcome of the same key wins.
-      for (const segment of uniqueKeySegments(writes)) await this.writeSegment(trx, segment);
+      for (const segment of uniqueKeySegments(writes)) await this.writeSegment(tx, segment);
     });
   }
 
-  private async writeSegment(trx: Knex.Transaction, writes: LedgerWrite[]): Promise<void> {
-    const acks: Record<string, unknown>[] = [];
-    const rejects: Record<string, unknown>[] = [];
+  private async writeSegment(tx: SqlRunner, writes: LedgerWrite[]): Promise<void> {
+    const acks: SqlValue[][] = [];
+    const rejects: SqlValue[][] = [];
     const clears = new Map<string, string[]>();
     for (const w of writes) {
       if (w.kind === 'ack') {
-        acks.push({
-          object: w.object,
-          external_id: w.externalId,
-          stream: w.stream,
-          fingerprint: w.fingerprint,
-          siro_id: w.siroId ?? null,
-          acked_at: w.at,
-          run_id: w.runId,
-          payload: w.payload,
-          last_pass: w.pass ?? null,
-          deleted_at: w.deletedAt,
-          ...NO_REJECTION,
-        });
+        // In ACK_COLUMNS order.
+        acks.push([w.object, w.externalId, w.stream, w.fingerprint, w.siroId ?? null, w.at, w.runId, w.payload, w.pass ?? null, w.deletedAt]);
       } else if (w.kind === 'reject') {
-        rejects.push({
-          object: w.object,
-          external_id: w.externalId,
-          stream: w.stream,
-          last_pass: w.pass ?? null,
-          last_rejection_reason: w.reason.length > MAX_REASON_CHARS ? w.reason.slice(0, MAX_REASON_CHARS) + '…' : w.reason,
-          last_rejected_at: w.at,
-          rejected_status: w.status ?? null,
-          rejected_payload: w.payload,
-          rejected_run_id: w.runId,
-          rejected_stage: w.stage ?? null,
-          rejected_record: w.record ?? null,
-        });
+        // In REJECT_COLUMNS order.
+        rejects.push([
+          w.object,
+          w.externalId,
+          w.stream,
+          w.pass ?? null,
+          w.reason.length > MAX_REASON_CHARS ? w.reason.slice(0, MAX_REASON_CHARS) + '…' : w.reason,
+          w.at,
+          w.status ?? null,
+          w.payload,
+          w.runId,
+          w.stage ?? null,
+          w.record ?? null,
+        ]);
       } else {
         const ids = clears.get(w.object) ?? [];
         ids.push(w.externalId);
         clears.set(w.object, ids);
       }
     }
-    const keep = (column: string) => trx.raw('COALESCE(??, ??)', [`excluded.${column}`, `${TABLE}.${column}`]);
-    for (const part of chunks(acks, UPSERT_CHUNK)) {
-      await trx(TABLE)
-        .insert(part)
-        .onConflict(['object', 'external_id'])
-        .merge({
-          stream: trx.raw('??', ['excluded.stream']),
-          fingerprint: trx.raw('??', ['excluded.fingerprint']),
-          siro_id: keep('siro_id'),
-          acked_at: trx.raw('??', ['excluded.acked_at']),
-          run_id: trx.raw('??', ['excluded.run_id']),
-          payload: trx.raw('??', ['excluded.payload']),
-          last_pass: keep('last_pass'),
-          deleted_at: trx.raw('??', ['excluded.deleted_at']),
-          ...NO_REJECTION,
-        });
-    }
-    for (const part of chunks(rejects, UPSERT_CHUNK)) {
-      await trx(TABLE)
-        .insert(part)
-        .onConflict(['object', 'external_id'])
-        .merge({
-          last_pass: keep('last_pass'),
-          last_rejection_reason: trx.raw('??', ['excluded.last_rejection_reason']),
-          last_rejected_at: trx.raw('??', ['excluded.last_rejected_at']),
-          rejected_status: trx.raw('??', ['excluded.rejected_status']),
-          rejected_payload: trx.raw('??', ['excluded.rejected_payload']),
-          rejected_run_id: trx.raw('??', ['excluded.rejected_run_id']),
-          rejected_stage: trx.raw('??', ['excluded.rejected_stage']),
-          rejected_record: trx.raw('??', ['excluded.rejected_record']),
-        });
-    }
+    for (const part of chunks(acks, UPSERT_CHUNK)) await tx.run(ACK_UPSERT(part.length), part.flat());
+    for (const part of chunks(rejects, UPSERT_CHUNK)) await tx.run(REJECT_UPSERT(part.length), part.flat());
     for (const [object, ids] of clears) {
       for (const part of chunks(ids, LOOKUP_CHUNK)) {
-        await trx(TABLE)
-          .update(NO_REJECTION)
-          .where('object', object)
-          .whereIn('external_id', part);
+        await tx.run(`UPDATE ${TABLE} SET ${CLEAR_REJECTION} WHERE object = ? AND external_id IN ${placeholders(part.length)}`, [object, ...part]);
       }
     }
   }
 
   async get(object: string, externalId: string): Promise<LedgerRow | undefined> {
-    const row = await this.db(TABLE).where({ object, external_id: externalId }).first();
-    return row ? toLedgerRow(row) : undefined;
+    const rows = await this.db.all(`SELECT * FROM ${TABLE} WHERE object = ? AND external_id = ? LIMIT 1`, [object, externalId]);
+    return rows[0] ? toLedgerRow(rows[0]) : undefined;
   }
 
   /** Rows Siro holds (acknowledged, not soft-deleted) for a stream. */
   async countLive(stream: string): Promise<number> {
-    return count(this.live(this.db(TABLE), stream).count({ n: '*' }));
+    return this.count(`SELECT count(*) AS n FROM ${TABLE} WHERE ${LIVE}`, [stream]);
   }
 
   /** Live rows of a stream that the pass `pass` did not read. */
   async countUnseen(stream: string, pass: string): Promise<number> {
-    return count(this.unseen(this.db(TABLE), stream, pass).count({ n: '*' }));
+    return this.count(`SELECT count(*) AS n FROM ${TABLE} WHERE ${UNSEEN}`, [stream, pass]);
   }
 
   /** A page of the live rows of a stream that the pass `pass` did not read, in key order. */
   async unseenPage(stream: string, pass: string, after: RowKey | undefined, limit: number): Promise<RowKey[]> {
-    const q = this.unseen(this.db(TABLE).select('object', 'external_id'), stream, pass);
-    return keys(await page(q, after, limit));
+    return keys(await this.page(`SELECT object, external_id FROM ${TABLE} WHERE ${UNSEEN}`, [stream, pass], after, limit));
   }
 
   /** A page of the live rows of a stream, in key order (the dry run compares them with what it read). */
   async livePage(stream: string, after: RowKey | undefined, limit: number): Promise<RowKey[]> {
-    const q = this.live(this.db(TABLE).select('object', 'external_id'), stream);
-    return keys(await page(q, after, limit));
+    return keys(await this.page(`SELECT object, external_id FROM ${TABLE} WHERE ${LIVE}`, [stream], after, limit));
   }
 
   /** A page of rows with a recorded refusal, in key order. */
   async rejectedPage(query: RejectedQuery): Promise<LedgerRow[]> {
-    const q = this.db(TABLE).select('*').whereNotNull('last_rejected_at');
-    if (query.stream !== undefined) q.where('stream', query.stream);
-    if (query.withPayload) q.where((w) => w.whereNotNull('rejected_payload').orWhereNotNull('rejected_record'));
+    let sql = `SELECT * FROM ${TABLE} WHERE last_rejected_at IS NOT NULL`;
+    const params: SqlValue[] = [];
+    if (query.stream !== undefined) {
+      sql += ' AND stream = ?';
+      params.push(query.stream);
+    }
+    if (query.withPayload) sql += ' AND (rejected_payload IS NOT NULL OR rejected_record IS NOT NULL)';
     if (query.notSeenInRun !== undefined) {
       const prefix = `${query.notSeenInRun}:`;
-      q.where((w) => w.whereNull('last_pass').orWhereRaw('substr(last_pass, 1, ?) <> ?', [prefix.length, prefix]));
+      sql += ' AND (last_pass IS NULL OR substr(last_pass, 1, ?) <> ?)';
+      params.push(prefix.length, prefix);
     }
-    return (await page(q, query.after, query.limit)).map(toLedgerRow);
+    return (await this.page(sql, params, query.after, query.limit)).map(toLedgerRow);
   }
 
   /** Every row with a recorded refusal, page by page (memory stays flat). */
@@ -405,42 +391,56 @@ export class LedgerStore {
   }
 
   async countRejected(stream?: string): Promise<number> {
-    const q = this.db(TABLE).whereNotNull('last_rejected_at');
-    if (stream !== undefined) q.where('stream', stream);
-    return count(q.count({ n: '*' }));
+    if (stream === undefined) return this.count(`SELECT count(*) AS n FROM ${TABLE} WHERE last_rejected_at IS NOT NULL`, []);
+    return this.count(`SELECT count(*) AS n FROM ${TABLE} WHERE last_rejected_at IS NOT NULL AND stream = ?`, [stream]);
   }
 
   async startRun(run: { runId: string; dryRun: boolean; kind?: string; startedAt?: string }): Promise<void> {
-    await this.db('runs').insert({
-      run_id: run.runId,
-      kind: run.kind ?? 'sync',
-      started_at: run.startedAt ?? new Date().toISOString(),
-      status: 'running',
-      dry_run: run.dryRun,
-    });
+    await this.db.run('INSERT INTO runs (run_id, kind, started_at, status, dry_run) VALUES (?, ?, ?, ?, ?)', [
+      run.runId,
+      run.kind ?? 'sync',
+      run.startedAt ?? new Date().toISOString(),
+      'running',
+      run.dryRun,
+    ]);
   }
 
   async finishRun(
     runId: string,
     result: { status: Exclude<RunStatus, 'running'>; counts?: Partial<RunCounts>; lastState?: string | null; endedAt?: string },
   ): Promise<void> {
-    const update: Record<string, unknown> = { status: result.status, ended_at: result.endedAt ?? new Date().toISOString() };
-    for (const [k, v] of Object.entries(result.counts ?? {})) if (v !== undefined) update[k] = v;
-    if (result.lastState !== undefined) update.last_state = result.lastState;
-    await this.db('runs').update(update).where('run_id', runId);
+    const set = ['status = ?', 'ended_at = ?'];
+    const params: SqlValue[] = [result.status, result.endedAt ?? new Date().toISOString()];
+    for (const column of RUN_COUNT_COLUMNS) {
+      const n = result.counts?.[column];
+      if (n === undefined) continue;
+      set.push(`${column} = ?`);
+      params.push(n);
+    }
+    if (result.lastState !== undefined) {
+      set.push('last_state = ?');
+      params.push(result.lastState);
+    }
+    await this.db.run(`UPDATE runs SET ${set.join(', ')} WHERE run_id = ?`, [...params, runId]);
   }
 
   async getRun(runId: string): Promise<RunRow | undefined> {
-    const row = await this.db('runs').where('run_id', runId).first();
-    return row ? toRunRow(row) : undefined;
+    const rows = await this.db.all('SELECT * FROM runs WHERE run_id = ? LIMIT 1', [runId]);
+    return rows[0] ? toRunRow(rows[0]) : undefined;
   }
 
-  private live(q: Knex.QueryBuilder, stream: string): Knex.QueryBuilder {
-    return q.where('stream', stream).whereNotNull('acked_at').whereNull('deleted_at');
+  private async count(sql: string, params: SqlValue[]): Promise<number> {
+    const rows = await this.db.all<{ n: number | string }>(sql, params);
+    return Number(rows[0]?.n ?? 0);
   }
 
-  private unseen(q: Knex.QueryBuilder, stream: string, pass: string): Knex.QueryBuilder {
-    return this.live(q, stream).where((w) => w.whereNull('last_pass').orWhereNot('last_pass', pass));
+  /** A page of a query's rows after a key, in key order. */
+  private page(sql: string, params: SqlValue[], after: RowKey | undefined, limit: number): Promise<Record<string, unknown>[]> {
+    if (after) {
+      sql += ' AND (object > ? OR (object = ? AND external_id > ?))';
+      params = [...params, after.object, after.object, after.externalId];
+    }
+    return this.db.all(`${sql} ORDER BY object, external_id LIMIT ?`, [...params, limit]);
   }
 }
 
@@ -454,71 +454,17 @@ export function ledgerOpenOptions(settings: Settings): LedgerOpenOptions {
   return { url: settings.ledger_url, schema: settings.ledger_schema, path: settings.ledger_path };
 }
 
-interface Opened {
-  db: Knex;
-  kind: 'sqlite' | 'postgres';
-  location: string;
+/** `COALESCE(excluded.c, ledger_objects.c)`: the new value, else the one the row has. */
+function keep(column: string): string {
+  return `COALESCE(excluded.${column}, ${TABLE}.${column})`;
 }
 
-/**
- * knex's own messages (a failed pool acquire, deprecations) go to stderr, one redacted line each: its
- * default logger writes to stdout, which carries the state lines. The failures themselves reach the run as
- * errors; these lines are only context.
- */
-const KNEX_LOG = {
-  warn: (m: unknown) => knexLine('warning', m),
-  error: (m: unknown) => knexLine('error', m),
-  deprecate: (m: unknown) => knexLine('deprecation', m),
-  debug: () => undefined,
-};
-
-function knexLine(kind: string, m: unknown): void {
-  const text = m instanceof Error ? m.message : typeof m === 'string' ? m : JSON.stringify(m);
-  process.stderr.write(`target-siro: ledger ${kind}: ${redact(String(text).split('\n')[0]!)}\n`);
-}
-
-function openSqlite(path: string): Opened {
-  const file = resolve(path);
-  mkdirSync(dirname(file), { recursive: true });
-  const db = knex({
-    client: 'better-sqlite3',
-    connection: { filename: file },
-    useNullAsDefault: true,
-    log: KNEX_LOG,
-    pool: {
-      afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
-        try {
-          // WAL: readers (rejects list, audits) do not block the run; NORMAL sync is durable in WAL mode
-          // except for the last transactions before a power cut, which a rerun re-sends.
-          conn.pragma('journal_mode = WAL');
-          conn.pragma('synchronous = NORMAL');
-          conn.pragma('busy_timeout = 10000');
-          done(null, conn);
-        } catch (e) {
-          done(e as Error, conn);
-        }
-      },
-    },
-  });
-  return { db, kind: 'sqlite', location: `SQLite ${file}` };
-}
-
-function openPostgres(url: string, schema: string): Opened {
-  const db = knex({
-    client: 'pg',
-    connection: url,
-    searchPath: [schema],
-    log: KNEX_LOG,
-    pool: { min: 0, max: 4 },
-  });
-  let host = 'Postgres';
-  try {
-    const u = new URL(url);
-    host = `Postgres ${u.hostname}${u.port ? ':' + u.port : ''}${u.pathname}`;
-  } catch {
-    // not a URL (a libpq keyword string): say only that it is Postgres
-  }
-  return { db, kind: 'postgres', location: `${host}, schema ${schema}` };
+/** An upsert of rows of `columns` into the ledger (key: object, externalId), by the number of rows. */
+function upsert(columns: readonly string[], onConflict: string): (rows: number) => string {
+  const row = placeholders(columns.length);
+  return (rows) =>
+    `INSERT INTO ${TABLE} (${columns.join(', ')}) VALUES ${new Array<string>(rows).fill(row).join(', ')} ` +
+    `ON CONFLICT (object, external_id) DO UPDATE SET ${onConflict}`;
 }
 
 /** Drivers may quote the connection string in errors; never let a password through. */
@@ -560,22 +506,8 @@ function uniqueKeySegments(writes: readonly LedgerWrite[]): LedgerWrite[][] {
   return segments;
 }
 
-async function page(q: Knex.QueryBuilder, after: RowKey | undefined, limit: number): Promise<Record<string, unknown>[]> {
-  if (after) {
-    q.where((w) =>
-      w.where('object', '>', after.object).orWhere((w2) => w2.where('object', after.object).andWhere('external_id', '>', after.externalId)),
-    );
-  }
-  return q.orderBy('object').orderBy('external_id').limit(limit);
-}
-
 function keys(rows: Record<string, unknown>[]): RowKey[] {
   return rows.map((r) => ({ object: r.object as string, externalId: r.external_id as string }));
-}
-
-async function count(q: Knex.QueryBuilder): Promise<number> {
-  const rows = (await q) as { n: number | string }[];
-  return Number(rows[0]?.n ?? 0);
 }
 
 function iso(v: unknown): string | null {

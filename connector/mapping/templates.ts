@@ -1,4 +1,5 @@
-import { Liquid, type Template } from 'liquidjs';
+import { createRequire } from 'node:module';
+import type { Liquid, Template } from 'liquidjs';
 import { jsonTextValue, parseColumnPath, walk } from './column-path.js';
 import type { MapContext } from './context.js';
 
@@ -45,27 +46,37 @@ const NO_FS = {
   dirname: (file: string) => file,
 };
 
-const engine = new Liquid({
-  strictFilters: true,
-  ownPropertyOnly: true,
-  fs: NO_FS,
-  root: [],
-  partials: [],
-  layouts: [],
-  relativeReference: false,
-  parseLimit: TEMPLATE_LIMITS.parse,
-  renderLimit: TEMPLATE_LIMITS.renderMs,
-  memoryLimit: TEMPLATE_LIMITS.memory,
-});
-for (const tag of FILE_TAGS) {
-  engine.registerTag(tag, {
-    parse() {
-      throw new Error(`the {% ${tag} %} tag is not allowed: mapping templates cannot read files`);
-    },
-    render() {
-      return '';
-    },
+/**
+ * The Liquid engine, made on first use: a mapping whose templates only splice variables (the default one)
+ * never loads liquidjs, which takes ~40 ms of a start.
+ */
+let liquidEngine: Liquid | undefined;
+function engine(): Liquid {
+  if (liquidEngine) return liquidEngine;
+  const { Liquid: LiquidClass } = createRequire(import.meta.url)('liquidjs') as typeof import('liquidjs');
+  const made = new LiquidClass({
+    strictFilters: true,
+    ownPropertyOnly: true,
+    fs: NO_FS,
+    root: [],
+    partials: [],
+    layouts: [],
+    relativeReference: false,
+    parseLimit: TEMPLATE_LIMITS.parse,
+    renderLimit: TEMPLATE_LIMITS.renderMs,
+    memoryLimit: TEMPLATE_LIMITS.memory,
   });
+  for (const tag of FILE_TAGS) {
+    made.registerTag(tag, {
+      parse() {
+        throw new Error(`the {% ${tag} %} tag is not allowed: mapping templates cannot read files`);
+      },
+      render() {
+        return '';
+      },
+    });
+  }
+  return (liquidEngine = made);
 }
 
 export class TemplateSyntaxError extends Error {}
@@ -118,17 +129,16 @@ function spliced(v: unknown): string | undefined {
 }
 
 export function compileTemplate(text: string): CompiledTemplate {
-  let parsed: Template[];
-  try {
-    parsed = engine.parse(text);
-  } catch (e) {
-    throw new TemplateSyntaxError((e as Error).message);
-  }
-  const segments = engine.globalVariableSegmentsSync(parsed);
-  const roots = [...new Set(segments.map((s) => String(s[0])))];
-  const paths = segments.map((s) => s.map(String));
+  const plan = splicePlan(text);
+  // A template that only splices variables is parsed by liquidjs only if a value ever needs it (a list).
+  let liquidParsed: Template[] | undefined = plan === undefined ? parseWithLiquid(text) : undefined;
+  const segments: (readonly string[])[] = plan
+    ? distinctPaths(plan.filter((part): part is readonly string[] => typeof part !== 'string'))
+    : engine().globalVariableSegmentsSync(liquidParsed!).map((s) => s.map(String));
+  const roots = [...new Set(segments.map((s) => s[0]!))];
+  const paths = segments;
   // Root variables the template reads into (`meta` of `meta.crm_id`): JSON text there is parsed first.
-  const walkedRoots = [...new Set(segments.filter((s) => s.length > 1).map((s) => String(s[0])))];
+  const walkedRoots = [...new Set(segments.filter((s) => s.length > 1).map((s) => s[0]!))];
 
   const renderWithLiquid = (scope: Record<string, unknown>, ctx: MapContext): string => {
     let prepared = scope;
@@ -140,10 +150,10 @@ export function compileTemplate(text: string): CompiledTemplate {
       if (prepared === scope) prepared = { ...scope };
       prepared[root] = parsedValue;
     }
-    return String(engine.renderSync(parsed, prepared));
+    liquidParsed ??= parseWithLiquid(text);
+    return String(engine().renderSync(liquidParsed, prepared));
   };
 
-  const plan = splicePlan(text);
   if (plan === undefined) return { text, roots, paths, render: renderWithLiquid };
   const parts = plan;
   return {
@@ -165,4 +175,23 @@ export function compileTemplate(text: string): CompiledTemplate {
       return out;
     },
   };
+}
+
+/** Each path once, in first-seen order (as liquidjs lists a template's variables). */
+function distinctPaths(paths: readonly (readonly string[])[]): (readonly string[])[] {
+  const seen = new Set<string>();
+  return paths.filter((p) => {
+    const key = JSON.stringify(p);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function parseWithLiquid(text: string): Template[] {
+  try {
+    return engine().parse(text);
+  } catch (e) {
+    throw new TemplateSyntaxError((e as Error).message);
+  }
 }

@@ -1,4 +1,8 @@
-import { requestSchemaFor, validatorFor, type OpenApiSchema, type SiroIssue } from './spec.js';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { ValidateFunction } from 'ajv';
+import { issuesOf, requestSchemaFor, standaloneValidatorCode, validatorCodeKey, validatorFor, type OpenApiSchema, type SiroIssue } from './spec.js';
 
 /**
  * Siro's objects, one entry each: what the mapping checker, the delivery engine and the sandbox need to
@@ -58,9 +62,56 @@ export function objectSchema(object: SiroObject): OpenApiSchema {
   return requestSchemaFor(SIRO_OBJECTS[object].paths.single, 'put');
 }
 
-/** Validates one payload of a Siro object before it is sent. */
+/**
+ * The payload validators generated at build time (scripts/post-build.mjs writes this file next to the
+ * built objects.js): ajv's standalone code of the request schemas, so a run does not load ajv and compile
+ * them at every start. From the sources (tests) it is absent and the validators are compiled at run time.
+ */
+export const PREBUILT_VALIDATORS_FILE = 'payload-validators.generated.cjs';
+
+interface PrebuiltValidators {
+  /** Per object, the validatorKey it was generated under. */
+  validatorKeys: Record<string, string>;
+  [object: string]: ValidateFunction | Record<string, string>;
+}
+
+let prebuilt: PrebuiltValidators | null | undefined;
+
+function prebuiltValidators(): PrebuiltValidators | null {
+  if (prebuilt === undefined) {
+    const file = fileURLToPath(new URL(PREBUILT_VALIDATORS_FILE, import.meta.url));
+    prebuilt = existsSync(file) ? (createRequire(import.meta.url)(file) as PrebuiltValidators) : null;
+  }
+  return prebuilt;
+}
+
+/** What an object's validator is made from: the spec (as ajv reads it) and the object's request path. */
+function validatorKey(object: SiroObject): string {
+  return `${validatorCodeKey()} PUT ${SIRO_OBJECTS[object].paths.single}`;
+}
+
+/**
+ * The generated validator of an object, if it was generated from what the spec and the registry say now;
+ * undefined otherwise (not built, or the spec changed since the build).
+ */
+export function prebuiltPayloadValidator(object: SiroObject): ValidateFunction | undefined {
+  const code = prebuiltValidators();
+  const validate = code?.[object];
+  if (typeof validate !== 'function' || code!.validatorKeys[object] !== validatorKey(object)) return undefined;
+  return validate;
+}
+
+/** Validates one payload of a Siro object before it is sent: the generated validator, else one compiled now. */
 export function payloadValidator(object: SiroObject): (payload: unknown) => SiroIssue[] {
-  return validatorFor(objectSchema(object));
+  const validate = prebuiltPayloadValidator(object);
+  return validate ? issuesOf(validate) : validatorFor(objectSchema(object));
+}
+
+/** The standalone code of every object's payload validator, for the build to write as PREBUILT_VALIDATORS_FILE. */
+export function payloadValidatorCode(): string {
+  const code = standaloneValidatorCode(Object.fromEntries(SIRO_OBJECT_NAMES.map((object) => [object, objectSchema(object)])));
+  const keys = Object.fromEntries(SIRO_OBJECT_NAMES.map((object) => [object, validatorKey(object)]));
+  return `${code}\nexports.validatorKeys = ${JSON.stringify(keys)};\n`;
 }
 
 /** The externalId of the opportunity an engagement payload nests (`opportunity.externalId`), if any. */

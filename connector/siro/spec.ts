@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import { specDir } from '../core/paths.js';
 
 /**
@@ -38,7 +39,8 @@ interface OpenApiDoc {
   paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: OpenApiSchema }> } }>>;
 }
 
-export const openApi: OpenApiDoc = JSON.parse(readFileSync(join(specDir, 'siro-sync.openapi.json'), 'utf8'));
+const specText = readFileSync(join(specDir, 'siro-sync.openapi.json'), 'utf8');
+export const openApi: OpenApiDoc = JSON.parse(specText);
 
 export function requestSchemaFor(path: string, method: string): OpenApiSchema {
   const op = openApi.paths[path]?.[method.toLowerCase()];
@@ -54,19 +56,71 @@ export interface SiroIssue {
   message: string;
 }
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-// ajv understands OpenAPI's `nullable` next to `type`; strict off for `description` and friends.
-const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
+/**
+ * How ajv compiles Siro's request schemas, at run time (validatorFor) and at build time (the standalone
+ * code of standaloneValidatorCode): both must read a schema the same way. ajv understands OpenAPI's
+ * `nullable` next to `type`; strict off for `description` and friends.
+ */
+const AJV_OPTIONS: Options = { allErrors: true, strict: false };
+
+const require = createRequire(import.meta.url);
+
+/**
+ * ajv and its formats load on the first schema compiled at run time (the sandbox, the tests, a build
+ * without generated validators): a run validates payloads with the code generated at build time (objects.ts)
+ * and never pays for them. The spec is ours and trusted, so it is not checked against ajv's meta-schema
+ * here (that costs more than the compile itself); the build checks it when it generates the validators.
+ */
+function newAjv(options: Options): Ajv {
+  const { Ajv: AjvClass } = require('ajv') as typeof import('ajv');
+  const addFormats = require('ajv-formats') as (ajv: Ajv) => Ajv;
+  return addFormats(new AjvClass(options));
+}
+
+let runtimeAjv: Ajv | undefined;
 const compiled = new Map<OpenApiSchema, ValidateFunction>();
 
-export function validatorFor(schema: OpenApiSchema): (body: unknown) => SiroIssue[] {
+/** ajv's validate function of a schema, compiled now (once per schema object). */
+export function compiledValidator(schema: OpenApiSchema): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
-    validate = ajv.compile(forAjv(schema));
+    runtimeAjv ??= newAjv({ ...AJV_OPTIONS, validateSchema: false });
+    validate = runtimeAjv.compile(forAjv(schema));
     compiled.set(schema, validate);
   }
-  const fn = validate;
+  return validate;
+}
+
+/** A validator of a schema, compiled now (once per schema object), that answers with Siro's issues. */
+export function validatorFor(schema: OpenApiSchema): (body: unknown) => SiroIssue[] {
+  return issuesOf(compiledValidator(schema));
+}
+
+/** An ajv validate function (compiled now or generated at build time) as Siro's issue list. */
+export function issuesOf(fn: ValidateFunction): (body: unknown) => SiroIssue[] {
   return (body) => (fn(body) ? [] : (fn.errors ?? []).map(toIssue));
+}
+
+let specKey: string | undefined;
+
+/**
+ * Identifies the spec as this process reads it and how ajv reads it (its options, the nullable-enum rewrite):
+ * code generated under another key (the spec changed since the build) is not used.
+ */
+export function validatorCodeKey(): string {
+  specKey ??= createHash('sha256').update(JSON.stringify(AJV_OPTIONS)).update(forAjv.toString()).update(specText).digest('hex');
+  return specKey;
+}
+
+/**
+ * The standalone code (CommonJS) of one validator per name, as ajv would compile them at run time. For the
+ * build (scripts/post-build.mjs), which also checks the schemas against ajv's meta-schema here.
+ */
+export function standaloneValidatorCode(schemas: Record<string, OpenApiSchema>): string {
+  const standaloneCode = (require('ajv/dist/standalone') as { default: (ajv: Ajv, refs: Record<string, string>) => string }).default;
+  const ajv = newAjv({ ...AJV_OPTIONS, code: { source: true } });
+  for (const [name, schema] of Object.entries(schemas)) ajv.addSchema(forAjv(schema), name);
+  return standaloneCode(ajv, Object.fromEntries(Object.keys(schemas).map((name) => [name, name])));
 }
 
 /** OpenAPI 3.0 `nullable` also lets null through an `enum`; JSON Schema needs null listed. */
