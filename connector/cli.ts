@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { setMemoryFlags } from './core/memory-flags.js';
 import { packageJson } from './core/paths.js';
 import { CONFIG_FLAGS, commandAction, reportError } from './commands/command-support.js';
 import type { RunFlags } from './commands/run.js';
@@ -13,6 +14,8 @@ import type { RunFlags } from './commands/run.js';
  * the process starts in a fraction of the time that importing every command (and every library behind
  * them) would take.
  */
+
+setMemoryFlags();
 
 type AddCommand = (program: Command) => unknown;
 
