@@ -58,7 +58,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  const input = flags.input ? createReadStream(flags.input) : process.stdin;
+  // 1 MiB reads: with the default 64 KiB, a fast run spent ~5% of its time waiting on the next read.
+  const input = flags.input ? createReadStream(flags.input, { highWaterMark: 1 << 20 }) : process.stdin;
   const runId = randomUUID();
   const startedAt = new Date();
   const counters = new RunCounters();
