@@ -12,10 +12,13 @@ import type {
   ObjectPlan,
   StreamPlan,
   ColumnRead,
+  DurationPlan,
+  DurationUnit,
   TargetField,
   ZonePlan,
 } from './plan.js';
-import { closest, didYouMean } from './suggest.js';
+import { DURATION_UNITS } from './plan.js';
+import { closest, didYouMean } from '../core/suggest.js';
 import { TemplateSyntaxError, compileTemplate, type CompiledTemplate } from './templates.js';
 import { knownTimeZones, timeZoneNamed, type TimeZone } from './time-zones.js';
 import {
@@ -38,7 +41,8 @@ import {
 const TOP_KEYS = ['version', 'streams'];
 const STREAM_KEYS = ['object', 'fields'];
 const SOURCE_KEYS = ['column', 'value', 'template'];
-const LEAF_KEYS = [...SOURCE_KEYS, 'map', 'default', 'type', 'timezone'];
+const LEAF_KEYS = [...SOURCE_KEYS, 'map', 'default', 'type', 'timezone', 'plus'];
+const PLUS_KEYS = ['column', 'unit'];
 const EACH_KEYS = ['each', 'fields'];
 const ZONE_KEYS = ['column', 'default'];
 
@@ -503,6 +507,19 @@ export class DocumentChecker {
       }
     }
 
+    const plusEntry = get('plus');
+    let plus: DurationPlan | undefined;
+    if (plusEntry) {
+      if (type !== 'datetime' && type !== 'localdatetime') {
+        ok = this.fail(plusEntry.key, `\`${label}\`: \`plus\` adds a duration to a date/time: it applies to type datetime or localdatetime (this leaf reads ${type})`) ?? false;
+      } else if (table) {
+        ok = this.fail(plusEntry.key, `\`${label}\`: \`plus\` and \`map\` do not go together`) ?? false;
+      } else {
+        plus = this.durationPlan(plusEntry, label);
+        if (!plus) ok = false;
+      }
+    }
+
     const defaultEntry = get('default');
     let fallback: { value: unknown } | undefined;
     if (defaultEntry) {
@@ -520,8 +537,30 @@ export class DocumentChecker {
       ...(table ? { map: table } : {}),
       ...(fallback ? { fallback } : {}),
       ...(zone ? { zone } : {}),
+      ...(plus ? { plus } : {}),
       required,
     };
+  }
+
+  /** `plus: { column: duration_seconds, unit: seconds }`. */
+  private durationPlan(entry: Entry, label: string): DurationPlan | undefined {
+    const node = entry.value;
+    const units = Object.keys(DURATION_UNITS);
+    if (!isMap(node)) return this.fail(node ?? entry.key, `\`${label}\`: plus needs { column: <duration column>, unit: ${units.join(' | ')} }`);
+    const entries = this.entries(node);
+    if (!this.unknownKeys(entries, PLUS_KEYS, `the plus of \`${label}\``)) return undefined;
+    const column = entries.find((e) => e.name === 'column');
+    const unit = entries.find((e) => e.name === 'unit');
+    if (!column) return this.fail(node, `\`${label}\`: plus needs a \`column\` holding the duration`);
+    if (!unit) return this.fail(node, `\`${label}\`: plus needs a \`unit\` (${units.join(', ')}): a duration column does not say its unit`);
+    const unitText = isScalar(unit.value) ? String(unit.value.value) : '';
+    if (!Object.hasOwn(DURATION_UNITS, unitText)) {
+      return this.fail(unit.value ?? unit.key, `\`${label}\`: unknown unit \`${unitText}\`${didYouMean(unitText, units)}; units: ${units.join(', ')}`);
+    }
+    const path = this.columnPath(column.value, column.key, `\`${label}\` plus`);
+    if (!path) return undefined;
+    const name = unitText as DurationUnit;
+    return { path, unit: name, unitMs: DURATION_UNITS[name] };
   }
 
   private template(node: YamlNode, key: Node, label: string): CompiledTemplate | undefined {

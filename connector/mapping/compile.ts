@@ -4,7 +4,7 @@ import { columnGetter, jsonTextValue, walk, type Getter } from './column-path.js
 import { labelAt, newContext, reject, type MapContext } from './context.js';
 import type { ColumnRead, FieldPlan, LeafPlan, ObjectPlan, SourcePlan, StreamPlan, ZonePlan } from './plan.js';
 import { UTC, timeZoneNamed, type TimeZone } from './time-zones.js';
-import { INVALID, converterFor, describeValue, isBlank, mapKeyOf, nativeFieldType, readString, typeDescription, type Converter } from './values.js';
+import { INVALID, converterFor, describeValue, isBlank, mapKeyOf, nativeFieldType, readNumber, readString, shiftedTime, typeDescription, type Converter } from './values.js';
 
 /**
  * Turns checked plans into plain functions, once at load time: per record, mapping calls one function per
@@ -42,6 +42,9 @@ export interface StreamMapping {
    */
   mapDelete(record: Record<string, unknown>): MapResult;
 }
+
+/** What `blank` is when neither half of a value is missing. */
+const NOT_BLANK: unique symbol = Symbol('not blank');
 
 /** Marks a source that failed (its reason is already recorded). */
 const FAILED: unique symbol = Symbol('failed');
@@ -106,17 +109,38 @@ function compileFinish(plan: LeafPlan): (raw: unknown, scope: Scope, ctx: MapCon
     for (const v of target.enum) canonical.set(v, v);
   }
   const required = plan.required;
+  const plus = plan.plus;
+  const readDuration = plus ? columnGetter(plus.path) : undefined;
+  const shiftedType = plan.type === 'localdatetime' ? 'localdatetime' : 'datetime';
 
   return (raw, scope, ctx) => {
     if (raw === FAILED) return undefined;
-    if (isBlank(raw)) {
+    // `plus`: the duration is the other half of the value; with either half missing there is no value.
+    const duration = readDuration && !isBlank(raw) ? readDuration(scope, ctx) : undefined;
+    const blank = isBlank(raw) ? raw : readDuration && isBlank(duration) ? duration : NOT_BLANK;
+    if (blank !== NOT_BLANK) {
       if (hasFallback) return fallbackValue;
       if (required) reject(ctx, `${labelAt(label, ctx)}: ${source} is null or missing, and Siro requires ${label}`);
       // A column the record does not carry at all says nothing about the field: leave Siro's value alone.
       // Only a value that is there and empty (null, blank text) clears a nullable field.
-      return raw === undefined ? undefined : nothing;
+      return blank === undefined ? undefined : nothing;
     }
     let value = raw;
+    if (plus) {
+      const amount = readNumber(duration);
+      if (amount === INVALID) {
+        reject(ctx, `${labelAt(label, ctx)}: duration ${describeValue(duration)} of column "${plus.path.text}" is not a number of ${plus.unit}`);
+        return undefined;
+      }
+      const zone = zoneOf ? zoneOf(scope, ctx) : fixedZone;
+      if (zone === undefined) return undefined;
+      value = shiftedTime(raw, zone, Math.round(amount * plus.unitMs), shiftedType);
+      if (value === INVALID) {
+        reject(ctx, `${labelAt(label, ctx)}: value ${describeValue(raw)} of ${source} is not ${typeDescription(plan.type)}`);
+        return undefined;
+      }
+      return value;
+    }
     if (convert) {
       const zone = zoneOf ? zoneOf(scope, ctx) : fixedZone;
       if (zone === undefined) return undefined;

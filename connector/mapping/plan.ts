@@ -33,6 +33,16 @@ export interface MapTable {
   readonly keys: readonly string[];
 }
 
+/** Elapsed time read from a column, in `unitMs` per unit: added to the instant, so it is exact across DST. */
+export interface DurationPlan {
+  readonly path: ColumnPath;
+  readonly unit: DurationUnit;
+  readonly unitMs: number;
+}
+
+export const DURATION_UNITS = { milliseconds: 1, seconds: 1000, minutes: 60_000, hours: 3_600_000 } as const;
+export type DurationUnit = keyof typeof DURATION_UNITS;
+
 export interface LeafPlan {
   readonly kind: 'leaf';
   readonly target: TargetField;
@@ -45,6 +55,8 @@ export interface LeafPlan {
   /** Sent when the source has no value or misses the map; already valid for the field. */
   readonly fallback?: { readonly value: unknown };
   readonly zone?: ZonePlan;
+  /** `plus:` a duration column added to a datetime (an end time from a start and a duration). */
+  readonly plus?: DurationPlan;
   /** The top-level externalId: a record without one is rejected, not sent without it. */
   readonly required: boolean;
 }

@@ -1,6 +1,6 @@
 import { stringifyExact } from '../singer/exact-json.js';
 import { parseTime, toDateIso, toLocalIso, toUtcIso } from './datetime.js';
-import type { TimeZone } from './time-zones.js';
+import { wallToInstant, type TimeZone } from './time-zones.js';
 
 /**
  * Type conversions of source values into what a Siro field takes. A `type` says how to read the source
@@ -34,7 +34,7 @@ export function isBlank(v: unknown): boolean {
 const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INTEGRAL = /^[+-]?\d+$/;
 
-function readNumber(v: unknown): number | typeof INVALID {
+export function readNumber(v: unknown): number | typeof INVALID {
   if (typeof v === 'number') return Number.isFinite(v) ? v : INVALID;
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'string') {
@@ -116,6 +116,17 @@ function timeOr(
   const t = parseTime(v);
   if (t === undefined) return INVALID;
   return write(t, zone) ?? INVALID;
+}
+
+/**
+ * A date/time moved by `shiftMs` of elapsed time, written as `type` (datetime: UTC; localdatetime: the wall
+ * clock in `zone`). A naive time is placed in `zone` first, so "start + duration" is exact across DST.
+ */
+export function shiftedTime(v: unknown, zone: TimeZone, shiftMs: number, type: 'datetime' | 'localdatetime'): Converted {
+  const t = parseTime(v);
+  if (t === undefined) return INVALID;
+  const moved = { instant: true, ms: (t.instant ? t.ms : wallToInstant(t.ms, zone)) + shiftMs };
+  return (type === 'datetime' ? toUtcIso(moved, zone) : toLocalIso(moved, zone)) ?? INVALID;
 }
 
 /** The converter reading a source as `type` for a field of JSON type `field`, or undefined if they don't fit. */

@@ -1,7 +1,7 @@
 import { ConfigError, MappingError, MappingErrors } from '../core/errors.js';
 import type { MappingSet, StreamMapping } from '../mapping/index.js';
 import { globToRegExp } from '../mapping/mapping-set.js';
-import { didYouMean } from '../mapping/suggest.js';
+import { didYouMean } from '../core/suggest.js';
 import type { SchemaMessage } from '../singer/messages.js';
 import { stringifyExact } from '../singer/exact-json.js';
 import type { JsonObject, RecordMessage } from '../singer/messages.js';

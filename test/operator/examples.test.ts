@@ -29,7 +29,7 @@ describe('example mappings', () => {
         content: 'Walked through the proposal; customer wants a second quote.',
         direction: 'OUTBOUND',
         startTime: '2026-04-02T15:04:05.250Z',
-        endTime: '2026-04-02T15:09:17.000Z',
+        endTime: '2026-04-02T15:09:17.250Z', // start + 312 s, exact to the millisecond
         remoteCreatedAt: '2026-04-02T15:04:05.000Z',
         remoteUpdatedAt: '2026-04-02T15:10:00.000Z',
         deletedAt: null,
