@@ -101,7 +101,7 @@ export async function latencyFigure(ctx: BenchContext): Promise<LatencyOutcome> 
     );
     const notes: string[] = [];
     if (effectiveShare === undefined) {
-      notes.push('The target wrote no run report with a mean round trip (reports_dir/<run_id>.json, requests.latency.mean_ms), so the ceiling at the measured round trip is unknown.');
+      notes.push('The target wrote no run report with a mean round trip (reports_dir/<start time>-<run_id>.json, requests.latency.mean_ms), so the ceiling at the measured round trip is unknown.');
     } else if (!pass) {
       notes.push(
         `Below the goal: the target measured a mean round trip of ${roundTripMs!.toFixed(1)} ms, which allows ${fmt.int(effectiveCeiling!)} items/s with ${CONCURRENCY} requests of ${BATCH_SIZE} items always in flight; it reached ${share3(effectiveShare)} of that. Of the ${(roundTripMs! - LATENCY_MS).toFixed(1)} ms above the sandbox's ${LATENCY_MS} ms, about ${serviceMs.toFixed(1)} ms is the sandbox's own work on a batch of ${BATCH_SIZE} (measured alone with no latency before the run) and about ${Math.max(0, roundTripMs! - LATENCY_MS - serviceMs).toFixed(1)} ms the target noticing answers late while its event loop is busy (reading, validating and mapping records, the ledger). The rest of the gap is time with a free slot and no batch ready. What closes it: shorter synchronous slices of record work between awaits, and a freed slot refilled from a batch that is already serialised. What was tried against it is listed under "What was tried".`,

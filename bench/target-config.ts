@@ -31,7 +31,7 @@ export function writeTargetConfig(dir: string, name: string, baseUrl: string | u
   return path;
 }
 
-/** What the bench reads from the target's own run report (reports_dir/<run_id>.json). */
+/** What the bench reads from the target's own run report (reports_dir/<start time>-<run_id>.json). */
 export interface RunReport {
   elapsed_s?: number;
   requests?: { count?: number; retries?: number; latency?: { count?: number; mean_ms?: number; p50_ms?: number; p95_ms?: number; p99_ms?: number } };

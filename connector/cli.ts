@@ -24,6 +24,8 @@ const COMMANDS: Record<string, () => Promise<AddCommand>> = {
   check: async () => (await import('./commands/check.js')).addCheckCommand,
   preview: async () => (await import('./commands/preview.js')).addPreviewCommand,
   rejects: async () => (await import('./commands/rejects.js')).addRejectsCommand,
+  runs: async () => (await import('./commands/runs.js')).addRunsCommand,
+  history: async () => (await import('./commands/history.js')).addHistoryCommand,
   sandbox: async () => (await import('./commands/sandbox.js')).addSandboxCommand,
 };
 

@@ -9,6 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describeSettingType } from '../dist/connector/config/setting-types.js';
 
 export const START_MARKER = '<!-- settings-reference:start -->';
 export const END_MARKER = '<!-- settings-reference:end -->';
@@ -16,31 +17,12 @@ export const REGENERATE = 'npm run build && node scripts/settings-reference.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** zod writes Number.MAX_SAFE_INTEGER as the maximum of unbounded integers: that is no bound for a reader. */
-const NO_BOUND = Number.MAX_SAFE_INTEGER;
-
-/** A short, human description of a setting's JSON Schema type. */
+/**
+ * A short, human description of a setting's JSON Schema type, in Markdown: the words `--about` and
+ * configuration errors use too (connector/config/setting-types.ts, built).
+ */
 export function describeType(prop) {
-  if (prop.anyOf) return prop.anyOf.map(describeType).join(', or ');
-  if (prop.enum) return `one of ${prop.enum.map((v) => `\`${v}\``).join(', ')}`;
-  switch (prop.type) {
-    case 'string':
-      if (prop.format === 'uri') return 'URL';
-      if (prop.pattern === '^\\d+(\\.\\d+)?%$') return 'percentage like `"5%"`';
-      if (prop.pattern === '^\\d+$') return 'digits like `"10"`';
-      if (prop.pattern) return `text matching \`${prop.pattern}\``;
-      return 'text';
-    case 'integer':
-    case 'number': {
-      const name = prop.type;
-      const low = prop.exclusiveMinimum !== undefined ? `> ${prop.exclusiveMinimum}` : prop.minimum !== undefined ? `≥ ${prop.minimum}` : undefined;
-      const high = prop.maximum !== undefined && prop.maximum < NO_BOUND ? prop.maximum : undefined;
-      if (prop.minimum !== undefined && high !== undefined) return `${name} ${prop.minimum}–${high}`;
-      return [name, low, high !== undefined ? `≤ ${high}` : undefined].filter(Boolean).join(' ');
-    }
-    default:
-      return prop.type ?? 'any';
-  }
+  return describeSettingType(prop, 'markdown');
 }
 
 const cell = (text) => String(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');

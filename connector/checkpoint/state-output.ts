@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { OutputError } from '../core/errors.js';
+import { terminalLine } from '../core/terminal-line.js';
 import { stringifyExact } from '../singer/exact-json.js';
 
 /**
@@ -69,7 +70,8 @@ export class StateOutput {
       const chunk = this.queue[0]!;
       let written: number;
       try {
-        written = writeSync(this.stdoutFd, chunk);
+        // On a terminal that also shows the progress line (stderr), the line is cleared first: never a state after it.
+        written = terminalLine.beside(this.stdoutFd, () => writeSync(this.stdoutFd, chunk));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return;
         this.failed = new OutputError('stdout (state lines)', e);

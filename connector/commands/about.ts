@@ -1,3 +1,4 @@
+import { describeSettingType, type SettingTypeSchema } from '../config/setting-types.js';
 import { ENV_PREFIX, SECRET_SETTINGS, settingsJsonSchema } from '../config/settings.js';
 import { packageJson } from '../core/paths.js';
 
@@ -29,7 +30,7 @@ export function aboutInfo(): AboutInfo {
 
 export function aboutText(): string {
   const info = aboutInfo();
-  const props = (info.settings.properties ?? {}) as Record<string, { description?: string; default?: unknown; type?: string; anyOf?: { type: string }[] }>;
+  const props = (info.settings.properties ?? {}) as Record<string, SettingTypeSchema & { description?: string; default?: unknown }>;
   const lines = [
     `Name: ${info.name}`,
     `Version: ${info.version}`,
@@ -39,7 +40,8 @@ export function aboutText(): string {
     'Settings:',
   ];
   for (const [name, s] of Object.entries(props)) {
-    const type = s.type ?? s.anyOf?.map((a) => a.type).join(' | ') ?? 'any';
+    // In words, as the README's settings reference has them: `integer ≥ 0, or percentage like "5%"`.
+    const type = describeSettingType(s);
     const secret = (SECRET_SETTINGS as readonly string[]).includes(name) ? ', secret' : '';
     const def = s.default !== undefined ? `, default ${JSON.stringify(s.default)}` : '';
     lines.push(`  ${name} (${type}${secret}${def}): ${s.description ?? ''}`);

@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ENV_PREFIX, loadSettings, resolveMappingsPath, userAgent, type Settings } from '../config/settings.js';
-import { TargetError } from '../core/errors.js';
+import { EXIT_CODES, TargetError } from '../core/errors.js';
 import { redact } from '../core/secrets.js';
 import { CONFIG_FLAGS, commandAction, configFileOf } from './command-support.js';
 import { LedgerStore, ledgerOpenOptions } from '../ledger/index.js';
@@ -20,9 +20,15 @@ import { SIRO_PATHS } from '../siro/spec.js';
  *
  * Exit codes: 0 ready; 2 configuration, mapping or ledger problem; 4 Siro refused the token (401/403);
  * 6 Siro could not be reached or did not answer as Siro (DNS, connection, TLS, proxy, timeout, 404, 5xx).
+ * They are the run's codes for the same problems (core/errors.ts), so a script can act on either alike.
  */
 
-export const CHECK_EXIT = { ok: 0, config: 2, token: 4, unreachable: 6 } as const;
+export const CHECK_EXIT = {
+  ok: EXIT_CODES.ok,
+  config: EXIT_CODES.config,
+  token: EXIT_CODES.siroRefused,
+  unreachable: EXIT_CODES.siroUnreachable,
+} as const;
 
 export type CheckStatus = 'ok' | 'fail' | 'skip';
 export type CheckName = 'config' | 'mappings' | 'ledger' | 'siro' | 'token';

@@ -5,11 +5,14 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as Zod from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { parseJsonFile } from '../core/json-text.js';
 import { setOwn } from '../core/own-keys.js';
 import { addSecrets, addUrlCredentials } from '../core/secrets.js';
 import { packageJson, packageRoot } from '../core/paths.js';
+import { didYouMean } from '../core/suggest.js';
 import { DEFAULT_BASE_URL } from '../siro/spec.js';
 import { generatedCheckCode, loadGeneratedCheck, type GeneratedCheck } from './settings-check.js';
+import { describeSettingType, type SettingTypeSchema } from './setting-types.js';
 
 /**
  * Every setting of the target, in one zod schema: it validates `--config` files and TARGET_SIRO_* env
@@ -61,7 +64,8 @@ function defineSettings(z: typeof Zod) {
         description: 'Fail the run (exit non-zero) when more records than this are rejected: a count, or a share like "5%".',
       }),
       reports_dir: z.string().min(1).default('state/runs').meta({
-        description: 'Folder that receives one JSON report per run (<run_id>.json): counts, rejection reasons, latencies, exit code, last state.',
+        description:
+          'Folder that receives one JSON report per run, named by its start time so they list in order (2026-12-02T16-30-05Z-<run_id>.json): counts, rejection reasons, latencies, exit code, last state.',
       }),
       state_file: z.string().min(1).optional().meta({
         description: 'Also write the newest printed state to this file (atomically), for runs outside an orchestrator.',
@@ -105,6 +109,9 @@ function defineSettings(z: typeof Zod) {
       }),
       ledger_schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain SQL identifier').default('target_siro').meta({
         description: 'Postgres schema of the ledger tables (created if missing), with ledger_url.',
+      }),
+      sync_log_retention_days: z.number().int().min(0).default(90).meta({
+        description: "Days the ledger's sync log keeps its rows; older rows are pruned at the end of a run. 0 keeps them forever.",
       }),
       skip_unchanged: z.boolean().default(true).meta({
         description: 'Do not re-send a row whose payload equals the last one Siro acknowledged (needs the ledger). --full-resync turns it off for one run.',
@@ -210,12 +217,7 @@ function givenSettings(opts: LoadOptions): Given[] {
     } catch (e) {
       throw new ConfigError(`cannot read config file ${opts.configFile}: ${(e as Error).message}`);
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (e) {
-      throw new ConfigError(`config file ${opts.configFile} is not valid JSON: ${(e as Error).message}`);
-    }
+    const parsed = parseJsonFile(text, 'config file', opts.configFile, (m) => new ConfigError(m));
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new ConfigError(`config file ${opts.configFile} must hold a JSON object`);
     }
@@ -279,16 +281,61 @@ function fromZod(given: readonly Given[], configFile: string | undefined): Setti
   const result = schema.safeParse(raw);
   if (!result.success) {
     const where = configFile ? ` (config ${configFile} or ${ENV_PREFIX}* env vars)` : '';
-    const lines = result.error.issues.map((i) => {
-      if (i.code === 'unrecognized_keys') {
-        return `unknown setting${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}; known settings: ${settingKeys().join(', ')}`;
-      }
-      // Never echo a secret's value: zod messages name types, not values, so the path is safe to show.
-      return `setting "${i.path.join('.')}": ${i.message}`;
-    });
+    const lines = describeIssues(result.error.issues, given);
     throw new ConfigError(`invalid configuration${where}:\n  ${lines.join('\n  ')}`);
   }
   return result.data;
+}
+
+/** zod issues whose own words ("expected number, received string") say less than the setting's type does. */
+function wordedByType(issue: Zod.core.$ZodIssue): boolean {
+  if (issue.code === 'invalid_type' || issue.code === 'invalid_union' || issue.code === 'invalid_value') return true;
+  return (issue.code === 'too_big' || issue.code === 'too_small') && (issue.origin === 'number' || issue.origin === 'int');
+}
+
+/**
+ * One line per problem: unknown settings with the setting meant ("did you mean"), invalid values with the
+ * setting's type, the env var when the value came from one, and the value given (never a secret's).
+ */
+function describeIssues(issues: readonly Zod.core.$ZodIssue[], given: readonly Given[]): string[] {
+  const lines: string[] = [];
+  const unplaced: string[] = [];
+  let props: Record<string, SettingTypeSchema> | undefined;
+  for (const i of issues) {
+    if (i.code === 'unrecognized_keys') {
+      for (const k of i.keys) {
+        const hint = didYouMean(k, settingKeys());
+        if (hint) lines.push(`unknown setting "${k}"${hint}`);
+        else unplaced.push(k);
+      }
+      continue;
+    }
+    const key = String(i.path[0]);
+    // The value in force is the last one given: env vars win over the file, flags over both.
+    const from = given.findLast(([k]) => k === key);
+    const setting = `setting "${i.path.join('.')}"${from?.[2] === 'env' ? ` (env var ${ENV_PREFIX}${key.toUpperCase()})` : ''}`;
+    if (i.path.length === 1 && wordedByType(i)) {
+      props ??= (settingsJsonSchema().properties ?? {}) as Record<string, SettingTypeSchema>;
+      const prop = props[key];
+      if (prop) {
+        lines.push(`${setting}: expected ${describeSettingType(prop)}${from ? givenValue(key, from) : ''}`);
+        continue;
+      }
+    }
+    // Never echo a secret's value (givenValue leaves secrets out; zod messages name types and rules, not values).
+    lines.push(`${setting}: ${i.message}${i.path.length === 1 && from ? givenValue(key, from) : ''}`);
+  }
+  if (unplaced.length > 0) {
+    lines.push(`unknown setting${unplaced.length > 1 ? 's' : ''} ${unplaced.map((k) => `"${k}"`).join(', ')}; known settings: ${settingKeys().join(', ')}`);
+  }
+  return lines;
+}
+
+/** ", got <value>" as it was given (env text as is, file values as JSON), shortened; "" for a secret. */
+function givenValue(key: string, [, value, from]: Given): string {
+  if ((SECRET_SETTINGS as readonly string[]).includes(key)) return '';
+  const text = from === 'env' ? JSON.stringify(String(value)) : (JSON.stringify(value) ?? String(value));
+  return `, got ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
 }
 
 /**

@@ -2,13 +2,30 @@
  * One error vocabulary for the whole target. Each error says where it happened, so the CLI can print
  * a single clear line and pick the exit code without a stack trace.
  */
+
+/**
+ * The exit codes of every command (README "Commands and exit codes"). `check` uses the same ones for the
+ * same causes: 4 when Siro refused the token, 6 when Siro could not be reached or did not answer as Siro.
+ */
+export const EXIT_CODES = {
+  ok: 0,
+  bug: 1,
+  config: 2,
+  input: 3,
+  siroRefused: 4,
+  rejectLimit: 5,
+  siroUnreachable: 6,
+  output: 7,
+  interrupted: 130,
+} as const;
+
 export abstract class TargetError extends Error {
   abstract readonly exitCode: number;
 }
 
 /** A setting is missing, unknown or invalid. */
 export class ConfigError extends TargetError {
-  readonly exitCode = 2;
+  readonly exitCode = EXIT_CODES.config;
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';
@@ -23,7 +40,7 @@ export interface SourcePosition {
 
 /** A mapping file is wrong; the message starts with file:line:column. */
 export class MappingError extends TargetError {
-  readonly exitCode = 2;
+  readonly exitCode = EXIT_CODES.config;
   constructor(
     readonly position: SourcePosition,
     readonly detail: string,
@@ -35,7 +52,7 @@ export class MappingError extends TargetError {
 
 /** Several mapping problems found in one check, reported together. */
 export class MappingErrors extends TargetError {
-  readonly exitCode = 2;
+  readonly exitCode = EXIT_CODES.config;
   constructor(readonly errors: MappingError[]) {
     super(errors.map((e) => e.message).join('\n'));
     this.name = 'MappingErrors';
@@ -44,7 +61,7 @@ export class MappingErrors extends TargetError {
 
 /** The Singer input itself is broken (bad JSON, missing type, record before schema). */
 export class InputError extends TargetError {
-  readonly exitCode = 3;
+  readonly exitCode = EXIT_CODES.input;
   constructor(
     readonly line: number,
     readonly detail: string,
@@ -55,9 +72,9 @@ export class InputError extends TargetError {
   }
 }
 
-/** Siro refused the run as a whole (401/403, retries exhausted): stop, print no further state. */
+/** Siro refused the run as a whole (the token: 401/403): stop, print no further state. */
 export class FatalApiError extends TargetError {
-  readonly exitCode = 4;
+  readonly exitCode: number = EXIT_CODES.siroRefused;
   constructor(
     message: string,
     readonly status?: number,
@@ -67,9 +84,22 @@ export class FatalApiError extends TargetError {
   }
 }
 
+/**
+ * Siro could not be reached, or did not answer as Siro, until the retries ran out: DNS, connection refused
+ * or reset, TLS, timeouts, a 404 (no Siro API at base_url), 5xx, 429 or answers that are not Siro's. A
+ * FatalApiError (the run stops, no further state), with the exit code `check` gives the same problem.
+ */
+export class SiroUnreachableError extends FatalApiError {
+  override readonly exitCode: number = EXIT_CODES.siroUnreachable;
+  constructor(message: string, status?: number) {
+    super(message, status);
+    this.name = 'SiroUnreachableError';
+  }
+}
+
 /** Too many records were rejected (max_rejected). */
 export class RejectLimitError extends TargetError {
-  readonly exitCode = 5;
+  readonly exitCode = EXIT_CODES.rejectLimit;
   constructor(message: string) {
     super(message);
     this.name = 'RejectLimitError';
@@ -78,7 +108,7 @@ export class RejectLimitError extends TargetError {
 
 /** The run was interrupted by SIGTERM/SIGINT with records left undelivered. */
 export class InterruptedError extends TargetError {
-  readonly exitCode = 130;
+  readonly exitCode = EXIT_CODES.interrupted;
   constructor(message: string) {
     super(message);
     this.name = 'InterruptedError';
@@ -91,7 +121,7 @@ export class InterruptedError extends TargetError {
  * with no state past the failure: what was not recorded is read again next run.
  */
 export class OutputError extends TargetError {
-  readonly exitCode = 7;
+  readonly exitCode = EXIT_CODES.output;
   constructor(
     readonly target: string,
     readonly reason: unknown,

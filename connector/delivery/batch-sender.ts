@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { FatalApiError } from '../core/errors.js';
+import { FatalApiError, SiroUnreachableError } from '../core/errors.js';
 import { answerAction, statusMeaning, type AnswerAction } from '../siro/answers.js';
 import { SiroClient, SiroTransportError, type SiroResponse } from '../siro/client.js';
 import { SIRO_OBJECTS, type SiroObject } from '../siro/objects.js';
@@ -21,6 +21,13 @@ import type { DeliveryStats, OutboundItem, Outcome } from './sink.js';
  * or broken, and rejecting records one after the other for it would throw away good data. Connection
  * errors and timeouts are never split (the server did not even answer: nothing points at an item) and so
  * are fatal when exhausted; so is a 5xx when no request at all has succeeded for max_retry_time_ms.
+ *
+ * Which fatal error: Siro refusing the token (401/403) is a FatalApiError (exit 4); everything else that
+ * ends the run (no connection, no answer in time, no Siro API at base_url, 5xx, 429 or answers that are not
+ * Siro's until the budget is spent) is a SiroUnreachableError (exit 6), the code `check` gives the same
+ * problem. Retries are logged at debug; the first retry of an outage that points at the connection or at
+ * Siro's availability is also logged once at warn, naming base_url's host (never the token), and its end
+ * at info, so a run does not retry silently for half a minute.
  */
 
 /** A batch may wait out 429s for at most this long (or max_retry_time_ms if longer) before the run fails. */
@@ -48,6 +55,8 @@ export interface BatchSenderOptions {
   /** Items per request; 1 uses the single-item endpoints. */
   batchSize: number;
   maxConcurrency: number;
+  /** Retries per request (only named in the log line of a connection problem). */
+  maxRetries?: number;
   maxRetryTimeMs: number;
   requestTimeoutMs: number;
   counters: DeliveryStats;
@@ -65,6 +74,10 @@ export class BatchSender {
   private readonly inFlight = new Set<AbortController>();
   /** Last time Siro answered in a way that shows it works (2xx, 4xx): tells a down Siro from a poison item. */
   private lastHealthyAt = performance.now();
+  /** base_url's host (and port), the only part of the URL the logs name. */
+  private readonly siroHost: string;
+  /** A connection problem was logged and Siro has not answered properly since. */
+  private outageLogged = false;
 
   constructor(
     private readonly opts: BatchSenderOptions,
@@ -78,6 +91,7 @@ export class BatchSender {
       connections: opts.maxConcurrency,
     });
     this.single = opts.batchSize === 1;
+    this.siroHost = new URL(opts.baseUrl).host;
     this.stats = new RequestStats(opts.counters, opts.onRequest);
   }
 
@@ -99,7 +113,7 @@ export class BatchSender {
     batch = { object: batch.object, entries: ready };
     const endpoint = SIRO_OBJECTS[batch.object].paths;
     const path = this.single ? endpoint.single : endpoint.batch;
-    let body: string | undefined;
+    let body: Buffer | undefined;
     const budget = opts.slots.newBudget();
     let throttledSince: number | undefined;
     let throttledMs = 0;
@@ -112,7 +126,9 @@ export class BatchSender {
             const sending = this.takeForSending(batch);
             if (!sending) return undefined; // every entry now waits for an object pushed meanwhile
             batch = sending;
-            body = this.single ? itemJson(batch.entries[0]!.item) : `[${batch.entries.map((e) => itemJson(e.item)).join(',')}]`;
+            // Bytes once, reused by every attempt: a string body is copied into a new Buffer per request
+            // and both copies live as long as it (the largest share of what a run promotes to the old heap).
+            body = Buffer.from(this.single ? itemJson(batch.entries[0]!.item) : `[${batch.entries.map((e) => itemJson(e.item)).join(',')}]`);
           }
           if (throttledSince !== undefined) {
             const waited = performance.now() - throttledSince;
@@ -141,7 +157,13 @@ export class BatchSender {
         externalIds: batch.entries.map((e) => e.item.externalId),
         batchEndpoint: !this.single,
       });
-      if (showsSiroWorks(action)) this.lastHealthyAt = performance.now();
+      if (showsSiroWorks(action)) {
+        this.lastHealthyAt = performance.now();
+        if (this.outageLogged) {
+          this.outageLogged = false;
+          opts.log?.info({ host: this.siroHost }, `Siro at ${this.siroHost} answers again`);
+        }
+      }
       switch (action.action) {
         case 'acknowledged':
           return this.acknowledge(batch, action.siroIds);
@@ -153,14 +175,17 @@ export class BatchSender {
           return this.split(batch, action.why);
         case 'too-large':
           return this.tooLarge(batch);
-        case 'fatal':
-          return host.failRun(new FatalApiError(this.client.redact(action.message), action.status));
+        case 'fatal': {
+          const message = this.client.redact(action.message);
+          const refusedToken = action.status === 401 || action.status === 403;
+          return host.failRun(refusedToken ? new FatalApiError(message, action.status) : new SiroUnreachableError(message, action.status));
+        }
         case 'retry-after':
           opts.counters.throttled++;
           opts.log?.debug({ object: batch.object, items: batch.entries.length, retryAfter: action.retryAfter }, 'Siro answered 429: pausing');
           if (throttledMs > Math.max(MAX_THROTTLED_MS, opts.maxRetryTimeMs)) {
             return host.failRun(
-              new FatalApiError(`Siro kept answering 429 (rate limited) for ${Math.round(throttledMs / 1000)} s; lower rate_limit_per_minute or check other users of the API token`, 429),
+              new SiroUnreachableError(`Siro kept answering 429 (rate limited) for ${Math.round(throttledMs / 1000)} s; lower rate_limit_per_minute or check other users of the API token`, 429),
             );
           }
           if (host.closing) return;
@@ -170,8 +195,17 @@ export class BatchSender {
           if (host.closing) return; // no retries once stopping: the items simply get no outcome
           const failure = this.client.redact(action.failure);
           const delay = budget.nextDelay();
-          if (delay === undefined) return this.exhausted(batch, budget, failure, action.serverError);
+          if (delay === undefined) return this.exhausted(batch, budget, failure, action.serverError, answer instanceof SiroTransportError);
           opts.counters.retries++;
+          if (!this.outageLogged && (answer instanceof SiroTransportError || action.serverError)) {
+            this.outageLogged = true;
+            const problem = answer instanceof SiroTransportError ? `cannot reach Siro at ${this.siroHost}` : `Siro at ${this.siroHost} is failing`;
+            opts.log?.warn(
+              { host: this.siroHost, error: failure },
+              `${problem} (${failure}): retrying, up to ${opts.maxRetries ?? 'max_retries'} times or ` +
+                `${Math.round(opts.maxRetryTimeMs / 1000)} s per request; log_level debug shows each retry, \`target-siro check\` explains connection problems`,
+            );
+          }
           opts.log?.debug({ object: batch.object, items: batch.entries.length, attempt, delayMs: delay, error: failure }, 'retrying Siro request');
           try {
             await opts.slots.backoff(delay);
@@ -206,7 +240,7 @@ export class BatchSender {
   }
 
   /** One HTTP exchange, counted and reported; undefined when it was aborted by close() or a fatal error. */
-  private async exchange(batch: Batch, path: string, body: string, attempt: number): Promise<Answer | undefined> {
+  private async exchange(batch: Batch, path: string, body: Buffer, attempt: number): Promise<Answer | undefined> {
     const controller = new AbortController();
     this.inFlight.add(controller);
     this.stats.started();
@@ -255,14 +289,17 @@ export class BatchSender {
     this.split(batch, 'payload too large (413)');
   }
 
-  private exhausted(batch: Batch, budget: RetryBudget, failure: string, serverError: boolean): void {
+  private exhausted(batch: Batch, budget: RetryBudget, failure: string, serverError: boolean, noAnswer: boolean): void {
     const siroWorks = performance.now() - this.lastHealthyAt < this.opts.maxRetryTimeMs;
     if (serverError && batch.entries.length > 1 && siroWorks) {
       return this.split(batch, `still failing after ${budget.retries} retries: ${failure}`);
     }
+    const tried = `after ${budget.retries} retries over ${(budget.elapsedMs() / 1000).toFixed(1)} s`;
     this.host.failRun(
-      new FatalApiError(
-        `Siro did not accept requests after ${budget.retries} retries over ${(budget.elapsedMs() / 1000).toFixed(1)} s: ${failure}`,
+      new SiroUnreachableError(
+        noAnswer
+          ? `cannot reach Siro at ${this.siroHost} ${tried}: ${failure}; \`target-siro check\` explains connection problems`
+          : `Siro at ${this.siroHost} did not accept requests ${tried}: ${failure}`,
       ),
     );
   }

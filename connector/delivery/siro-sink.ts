@@ -34,7 +34,7 @@ export interface SiroSinkOptions {
   maxRetries: number;
   maxRetryTimeMs: number;
   requestTimeoutMs: number;
-  /** push() waits while this many items are unfinished (default max(64, batchSize × maxConcurrency × 4)). */
+  /** push() waits while this many items are unfinished (default max(64, batchSize × maxConcurrency × 2)). */
   maxQueuedItems?: number;
   /** How long a partial batch may wait for more items (default 50 ms); drain() sends at once. */
   batchLingerMs?: number;
@@ -99,7 +99,9 @@ class SiroSink implements Sink, SenderHost {
       onSlotFreed: () => this.flushIfSlotFree(),
     });
     this.sender = new BatchSender({ ...opts, counters: this.counters, slots: this.slots }, this);
-    this.maxQueued = Math.max(1, opts.maxQueuedItems ?? Math.max(64, opts.batchSize * opts.maxConcurrency * 4));
+    // Two rounds of requests: one in flight, one ready to refill freed slots. More only holds payloads longer
+    // (each queued item outlives collections and is promoted: peak memory, not throughput).
+    this.maxQueued = Math.max(1, opts.maxQueuedItems ?? Math.max(64, opts.batchSize * opts.maxConcurrency * 2));
     this.lingerMs = opts.batchLingerMs ?? 50;
     this.log = opts.log;
     this.batchers = dependentBatchers(

@@ -3,8 +3,10 @@ export { decideChange, type ChangeAction, type ChangeDecision, type ChangeInput 
 export { fingerprint } from './fingerprint.js';
 export { LedgerSink, createLedgerSink, ledgerSinkOptions, type LedgerCounts, type LedgerSinkOptions } from './ledger-sink.js';
 export {
+  DEFAULT_SYNC_LOG_RETENTION_DAYS,
   LedgerError,
   LedgerStore,
+  SyncLogBatch,
   ledgerOpenOptions,
   openLedgerFromSettings,
   type KnownRow,
@@ -16,4 +18,8 @@ export {
   type RunCounts,
   type RunRow,
   type RunStatus,
+  type SyncLogQuery,
+  type SyncLogRow,
+  type SyncOperation,
+  type SyncStatus,
 } from './store.js';

@@ -8,7 +8,7 @@ import { stringifyExact } from '../singer/exact-json.js';
 import { PassTracker } from './passes.js';
 import { pushRetries, type Remap } from './retry-sweep.js';
 import { sweepGoneRows } from './soft-delete-sweep.js';
-import { LedgerError, type KnownRow, type LedgerStore, type LedgerWrite } from './store.js';
+import { LedgerError, SyncLogBatch, type KnownRow, type LedgerStore, type LedgerWrite, type SyncOperation } from './store.js';
 import type { SweepHost } from './sweep-host.js';
 
 /**
@@ -21,6 +21,9 @@ import type { SweepHost } from './sweep-host.js';
  *   the ledger never claims a row Siro did not acknowledge;
  * - at the end of input it runs the retry sweep (retry-sweep.ts), and when an ACTIVATE_VERSION closes a
  *   full-table pass (passes.ts), the soft-delete sweep (soft-delete-sweep.ts).
+ *
+ * Every outcome it records also gets a sync log row (operation and status, Siro's message or the reason)
+ * in the same transaction, and so does every unchanged item and every refusal before delivery.
  *
  * In a dry run the ledger is read, never written: what would be skipped, deleted or retried goes to the
  * dry-run sink, so it is shown.
@@ -71,6 +74,14 @@ export interface LedgerCounts {
 interface Pending {
   item: OutboundItem;
   pass: string;
+}
+
+/** The ledger's note on an item it sends (OutboundItem.sent), with the change decision for the sync log. */
+interface SentMeta {
+  fingerprint: string;
+  pass: string;
+  open: boolean;
+  operation: SyncOperation;
 }
 
 interface PendingNote {
@@ -135,6 +146,8 @@ export class LedgerSink implements Sink {
    * fingerprint says nothing about what Siro will hold, so a later record of that id is always sent.
    */
   private readonly openWrites = new Map<string, { newest: OutboundItem; open: number }>();
+  /** The sync log operation of retries the retry sweep pushed, until their outcome is recorded (few: not on the item). */
+  private readonly sweepOperations = new Map<OutboundItem, SyncOperation>();
 
   /** The error that ends the run (the ledger's, or the inner sink's fatal one): push and drain throw it. */
   private failure: Error | undefined;
@@ -159,7 +172,10 @@ export class LedgerSink implements Sink {
       store: this.store,
       log: this.log,
       dryRun: opts.dryRun,
-      push: (item) => this.inner.push(item),
+      push: (item, operation) => {
+        if (operation !== undefined && !opts.dryRun) this.sweepOperations.set(item, operation);
+        return this.inner.push(item);
+      },
       closing: () => this.closing,
       throwIfFailed: () => this.throwIfFailed(),
       settle: async () => {
@@ -305,6 +321,8 @@ export class LedgerSink implements Sink {
     const unchanged: OutboundItem[] = [];
     const toSend: OutboundItem[] = [];
     const writes: LedgerWrite[] = [];
+    // A dry run writes no sync log either.
+    const log = this.opts.dryRun ? undefined : new SyncLogBatch(this.opts.runId, new Date().toISOString());
     for (const { item, pass } of items) {
       // The JSON text is made once: it is fingerprinted here and written as is by the sink behind.
       const json = itemJson(item);
@@ -321,16 +339,18 @@ export class LedgerSink implements Sink {
       });
       if (decision.action === 'unchanged') {
         unchanged.push(item);
+        log?.add(item, 'unchanged', 'unchanged');
         if (decision.clearsRejection && !this.opts.dryRun) writes.push({ kind: 'clear-rejection', object: item.object, externalId: item.externalId });
         continue;
       }
       // The ledger records the mapped payload's fingerprint, also when the payload sent differs (resurrect).
       const sent = decision.payload === item.payload ? item : { ...item, json: undefined, payload: decision.payload };
-      this.noteWriteOpened(sent, fp, pass);
+      // 'upsert' is the decision without a ledger: not made here.
+      this.noteWriteOpened(sent, fp, pass, decision.action === 'upsert' ? 'update' : decision.action);
       toSend.push(sent);
     }
-    if (notes.length > 0) writes.push(...(await this.noteWrites(notes)));
-    if (writes.length > 0) await this.store.write(writes);
+    if (notes.length > 0) writes.push(...(await this.noteWrites(notes, log)));
+    if (writes.length > 0 || (log && log.size > 0)) await this.store.write(writes, log);
 
     this.counts.unchanged += unchanged.length;
     for (const item of unchanged) this.forward({ kind: 'unchanged', item });
@@ -359,7 +379,7 @@ export class LedgerSink implements Sink {
     }
     const out = new Map<string, Map<string, KnownRow>>();
     for (const g of groups.values()) {
-      const found = await this.store.lookup(g.object, g.ids, this.opts.dryRun ? undefined : { pass: g.pass, stream: g.stream });
+      const found = await this.store.lookup(g.object, g.ids, this.opts.dryRun ? undefined : { pass: g.pass, stream: g.stream, every: this.opts.deleteMode === 'soft' });
       const into = out.get(g.object);
       if (into) for (const [k, v] of found) into.set(k, v);
       else out.set(g.object, found);
@@ -368,7 +388,7 @@ export class LedgerSink implements Sink {
   }
 
   /** Records the target refused before delivery: still in the table (mark them read), refusal recorded. */
-  private async noteWrites(notes: PendingNote[]): Promise<LedgerWrite[]> {
+  private async noteWrites(notes: PendingNote[], log: SyncLogBatch | undefined): Promise<LedgerWrite[]> {
     const byPass = new Map<string, { stream: string; pass: string; ids: string[] }>();
     for (const n of notes) {
       const key = `${n.stream}\u0000${n.pass}`;
@@ -384,12 +404,17 @@ export class LedgerSink implements Sink {
       const object = n.object ?? (await this.objectOfStream(n.stream));
       // A stream the ledger has never seen delivered: no row to attach the refusal to (the rejects file has it).
       if (!object) continue;
+      const reason = n.reasons.join('; ');
+      log?.add({ stream: n.stream, object, externalId: n.externalId }, 'reject', 'rejected', {
+        stage: n.stage === 'input' ? undefined : n.stage,
+        message: reason,
+      });
       writes.push({
         kind: 'reject',
         object,
         externalId: n.externalId,
         stream: n.stream,
-        reason: n.reasons.join('; '),
+        reason,
         // The refused record never became a sendable payload; a stale earlier one must not be retried. Its
         // source record is kept instead: after a mapping fix, a retry maps it again.
         payload: null,
@@ -435,7 +460,8 @@ export class LedgerSink implements Sink {
         const batch = this.outcomes.splice(0, this.maxOutcomesPerFlush);
         try {
           const at = new Date().toISOString();
-          await this.store.write(batch.flatMap((o) => this.writeFor(o, at)));
+          const log = new SyncLogBatch(this.opts.runId, at);
+          await this.store.write(batch.flatMap((o) => this.writeFor(o, at, log)), log);
         } catch (e) {
           this.failLedger(e as Error, 'ledger write failed');
           return;
@@ -451,9 +477,27 @@ export class LedgerSink implements Sink {
     return w !== undefined && w.newest !== item;
   }
 
-  private writeFor(o: Outcome, at: string): LedgerWrite[] {
+  /** What the sync log says the target did with an item it sent. */
+  private operationOf(item: OutboundItem): SyncOperation {
+    const sent = item.sent as SentMeta | undefined;
+    if (sent) return sent.operation;
+    if (item.origin === 'retry') {
+      const operation = this.sweepOperations.get(item);
+      this.sweepOperations.delete(item);
+      if (operation !== undefined) return operation;
+    }
+    const deletedAt = item.payload.deletedAt;
+    return item.origin === 'delete' || (typeof deletedAt === 'string' && deletedAt !== '') ? 'delete' : 'update';
+  }
+
+  private writeFor(o: Outcome, at: string, log: SyncLogBatch): LedgerWrite[] {
     const { item } = o;
     const meta = item.sent;
+    if (o.kind !== 'unchanged') {
+      const operation = this.operationOf(item);
+      if (o.kind === 'acked') log.add(item, operation, 'acked');
+      else log.add(item, operation, 'rejected', { httpStatus: o.status, stage: 'siro', message: siroReason(o) });
+    }
     if (o.kind === 'acked') {
       const deletedAt = item.payload.deletedAt;
       return [
@@ -482,7 +526,7 @@ export class LedgerSink implements Sink {
           object: item.object,
           externalId: item.externalId,
           stream: item.stream,
-          reason: o.reasons.join('; ') || (o.status ? `HTTP ${o.status}` : 'refused'),
+          reason: siroReason(o),
           status: o.status,
           payload: itemJson(item),
           stage: 'siro',
@@ -495,8 +539,9 @@ export class LedgerSink implements Sink {
     return [];
   }
 
-  private noteWriteOpened(item: OutboundItem, fingerprint: string, pass: string): void {
-    item.sent = { fingerprint, pass, open: true };
+  private noteWriteOpened(item: OutboundItem, fingerprint: string, pass: string, operation: SyncOperation): void {
+    const sent: SentMeta = { fingerprint, pass, open: true, operation };
+    item.sent = sent;
     const key = writeKey(item);
     const w = this.openWrites.get(key);
     if (w) {
@@ -535,6 +580,10 @@ export class LedgerSink implements Sink {
   private throwIfFailed(): void {
     if (this.failure) throw this.failure;
   }
+}
+
+function siroReason(o: Extract<Outcome, { kind: 'rejected' }>): string {
+  return o.reasons.join('; ') || (o.status ? `HTTP ${o.status}` : 'refused');
 }
 
 function writeKey(item: OutboundItem): string {

@@ -79,6 +79,36 @@ const MIGRATIONS: LedgerMigration[] = [
       });
     },
   },
+  {
+    // The sync log: one row per record per run (and per row the target itself deleted or retried), so
+    // operators can ask with SQL when a row was sent, what Siro answered, why it was refused. Pruned at
+    // the end of a run (sync_log_retention_days), run by run. The README documents it as a stable interface.
+    name: '003_sync_log',
+    async up(knex) {
+      await knex.schema.createTable('sync_log', (t) => {
+        t.bigIncrements('id');
+        t.string('run_id', 64).notNullable();
+        t.text('stream').notNullable();
+        t.string('object', 32).notNullable();
+        t.text('external_id').notNullable();
+        // create, update, resurrect, delete, unchanged (the change decision), or reject (refused before delivery).
+        t.string('operation', 16).notNullable();
+        // acked, unchanged or rejected.
+        t.string('status', 16).notNullable();
+        // The HTTP status of Siro's refusal; null when Siro did not refuse it.
+        t.integer('http_status').nullable();
+        // Where a refusal happened: schema, mapping or siro.
+        t.string('stage', 16).nullable();
+        t.text('message').nullable();
+        t.timestamp('at', { useTz: true }).notNullable();
+        t.index(['external_id', 'object'], 'sync_log_external_id_idx');
+        t.index(['run_id'], 'sync_log_run_idx');
+      });
+    },
+    async down(knex) {
+      await knex.schema.dropTableIfExists('sync_log');
+    },
+  },
 ];
 
 /** Feeds MIGRATIONS to knex's migrator. */

@@ -2,7 +2,7 @@ import type { MapResult } from '../mapping/index.js';
 import { stringifyExact } from '../singer/exact-json.js';
 import type { SiroObject } from '../siro/objects.js';
 import type { PassTracker } from './passes.js';
-import type { LedgerRow } from './store.js';
+import { SyncLogBatch, type LedgerRow, type LedgerWrite } from './store.js';
 import type { SweepHost } from './sweep-host.js';
 
 /** Maps a kept source record with the current mappings; undefined when no mapping names the stream now. */
@@ -32,16 +32,21 @@ export async function pushRetries(host: SweepHost, passes: PassTracker, opts: { 
       if (row.rejectedStage === 'mapping') stillRefused++;
       continue;
     }
-    await host.push({
-      seq: 0,
-      line: 0,
-      key: '',
-      stream: row.stream,
-      object: row.object as SiroObject,
-      externalId: row.externalId,
-      payload,
-      origin: 'retry',
-    });
+    const deletes = typeof payload.deletedAt === 'string' && payload.deletedAt !== '';
+    await host.push(
+      {
+        seq: 0,
+        line: 0,
+        key: '',
+        stream: row.stream,
+        object: row.object as SiroObject,
+        externalId: row.externalId,
+        payload,
+        origin: 'retry',
+      },
+      // What Siro holds decides it: an update of an acknowledged row, else a create.
+      deletes ? 'delete' : row.ackedAt !== null ? 'update' : 'create',
+    );
     pushed++;
   }
   if (pushed > 0) host.log.info({ retried: pushed, dry_run: host.dryRun }, `retrying ${pushed} row(s) refused in earlier runs`);
@@ -65,19 +70,21 @@ async function remapped(host: SweepHost, row: LedgerRow, opts: { runId: string; 
     : result.ok
       ? `the current mapping gives it another externalId ("${result.externalId}"): it is sent when the tap sends the row again`
       : result.reasons.join('; ');
-  await host.store.write([
-    {
-      kind: 'reject',
-      object: row.object,
-      externalId: row.externalId,
-      stream: row.stream,
-      reason,
-      payload: null,
-      stage: 'mapping',
-      record: stringifyExact(row.rejectedRecord),
-      runId: opts.runId,
-      at: new Date().toISOString(),
-    },
-  ]);
+  const at = new Date().toISOString();
+  const log = new SyncLogBatch(opts.runId, at);
+  log.add(row, 'reject', 'rejected', { stage: 'mapping', message: reason });
+  const write: LedgerWrite = {
+    kind: 'reject',
+    object: row.object,
+    externalId: row.externalId,
+    stream: row.stream,
+    reason,
+    payload: null,
+    stage: 'mapping',
+    record: stringifyExact(row.rejectedRecord),
+    runId: opts.runId,
+    at,
+  };
+  await host.store.write([write], log);
   return undefined;
 }

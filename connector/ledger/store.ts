@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Settings } from '../config/settings.js';
 import { ConfigError, TargetError, ioCause } from '../core/errors.js';
 import { parseExact } from '../singer/exact-json.js';
@@ -18,6 +20,11 @@ export interface LedgerOpenOptions {
   schema?: string;
   /** SQLite file, created with its folder if missing. Default state/ledger.sqlite. */
   path?: string;
+  /**
+   * Setting sync_log_retention_days: at the end of a run (finishRun), sync log rows of runs that started
+   * more than this many days ago are deleted; 0 keeps them forever. Default 90.
+   */
+  syncLogRetentionDays?: number;
 }
 
 /** What the ledger knows of one externalId, as change detection needs it. */
@@ -93,6 +100,78 @@ export type LedgerWrite =
 
 export type RunStatus = 'running' | 'ok' | 'failed' | 'interrupted';
 
+/**
+ * What the target did with a row in a run, as the sync log records it: the change decision (change.ts) of
+ * a row it sent (create, update, resurrect, delete) or did not send (unchanged), or `reject` for a row it
+ * refused itself before delivery (its stream's schema, the mapping).
+ */
+export type SyncOperation = 'create' | 'update' | 'resurrect' | 'delete' | 'unchanged' | 'reject';
+/** What came of it: Siro acknowledged it, it was not sent (Siro already holds it), or it was refused. */
+export type SyncStatus = 'acked' | 'unchanged' | 'rejected';
+
+/** One row of the sync log (table sync_log; README "The sync log"). */
+export interface SyncLogRow {
+  id: number;
+  runId: string;
+  stream: string;
+  object: string;
+  externalId: string;
+  operation: SyncOperation;
+  status: SyncStatus;
+  /** The HTTP status of Siro's refusal; null otherwise. */
+  httpStatus: number | null;
+  /** Where a refusal happened (schema, mapping, siro); null otherwise. */
+  stage: RejectionStage | null;
+  /** Siro's message or the rejection reason; null otherwise. */
+  message: string | null;
+  at: string;
+}
+
+export interface SyncLogQuery {
+  externalId: string;
+  object?: string;
+  stream?: string;
+  limit: number;
+}
+
+/**
+ * Sync log rows gathered for one `write`, as flat column values (the hot path: one small array push per row,
+ * no object per row).
+ */
+export class SyncLogBatch {
+  /** Values in SYNC_LOG_COLUMNS order, row after row. */
+  readonly values: SqlValue[] = [];
+
+  get size(): number {
+    return this.values.length / SYNC_LOG_COLUMNS.length;
+  }
+
+  constructor(
+    readonly runId: string,
+    readonly at: string,
+  ) {}
+
+  add(
+    row: { stream: string; object: string; externalId: string },
+    operation: SyncOperation,
+    status: SyncStatus,
+    detail?: { httpStatus?: number; stage?: RejectionStage; message?: string },
+  ): void {
+    this.values.push(
+      this.runId,
+      row.stream,
+      row.object,
+      row.externalId,
+      operation,
+      status,
+      detail?.httpStatus ?? null,
+      detail?.stage ?? null,
+      detail?.message === undefined ? null : clip(detail.message),
+      this.at,
+    );
+  }
+}
+
 export interface RunCounts {
   read: number;
   sent: number;
@@ -153,6 +232,13 @@ const UPSERT_CHUNK = 200;
 const MAX_REASON_CHARS = 4000;
 
 const TABLE = 'ledger_objects';
+const SYNC_LOG = 'sync_log';
+/** The columns a sync log row is written with (id is the database's). */
+const SYNC_LOG_COLUMNS = ['run_id', 'stream', 'object', 'external_id', 'operation', 'status', 'http_status', 'stage', 'message', 'at'] as const;
+/** Rows per sync log INSERT (5,000 parameters): a chunk of the ledger sink is one statement. */
+const SYNC_LOG_CHUNK = 500;
+export const DEFAULT_SYNC_LOG_RETENTION_DAYS = 90;
+const DAY_MS = 86_400_000;
 const CLEAR_REJECTION = REJECTION_COLUMNS.map((c) => `${c} = NULL`).join(', ');
 
 /** An acknowledged payload: what Siro holds now, and no refusal. */
@@ -186,7 +272,10 @@ export class LedgerStore {
    */
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly db: SqlDatabase) {}
+  private constructor(
+    private readonly db: SqlDatabase,
+    private readonly syncLogRetentionDays: number,
+  ) {}
 
   get kind(): 'sqlite' | 'postgres' {
     return this.db.kind;
@@ -223,7 +312,7 @@ export class LedgerStore {
       await db.close().catch(() => undefined);
       throw new ConfigError(`cannot open the ledger (${db.location}): ${redactUrl((e as Error).message, url)}`);
     }
-    return new LedgerStore(db);
+    return new LedgerStore(db, opts.syncLogRetentionDays ?? DEFAULT_SYNC_LOG_RETENTION_DAYS);
   }
 
   async close(): Promise<void> {
@@ -238,10 +327,11 @@ export class LedgerStore {
 
   /**
    * What the ledger knows of these externalIds of one object, looked up in chunks; with `mark`, the rows
-   * found are marked as read in that pass of that stream (a row moves to the stream that last read it), in
-   * the same transaction.
+   * found (`every`: soft deletes need them all; otherwise only rows with a refusal, for the retry sweep) are
+   * marked as read in that pass of that stream (a row moves to the stream that last read it), in the same
+   * transaction.
    */
-  async lookup(object: string, externalIds: readonly string[], mark?: { pass: string; stream: string }): Promise<Map<string, KnownRow>> {
+  async lookup(object: string, externalIds: readonly string[], mark?: { pass: string; stream: string; every: boolean }): Promise<Map<string, KnownRow>> {
     const found = new Map<string, KnownRow>();
     const ids = [...new Set(externalIds)];
     if (ids.length === 0) return found;
@@ -258,12 +348,15 @@ export class LedgerStore {
             deleted: r.deleted_at != null,
           });
         }
-        if (mark !== undefined && rows.length > 0) {
-          await tx.run(`UPDATE ${TABLE} SET last_pass = ?, stream = ? WHERE object = ? AND external_id IN ${placeholders(rows.length)}`, [
+        // Only soft deletes need every row marked; the retry sweep needs the refused ones. Marking every row
+        // rewrote the whole ledger on each unchanged re-run.
+        const marked = mark === undefined ? [] : mark.every ? rows : rows.filter((r) => r.last_rejected_at != null);
+        if (mark !== undefined && marked.length > 0) {
+          await tx.run(`UPDATE ${TABLE} SET last_pass = ?, stream = ? WHERE object = ? AND external_id IN ${placeholders(marked.length)}`, [
             mark.pass,
             mark.stream,
             object,
-            ...rows.map((r) => r.external_id),
+            ...marked.map((r) => r.external_id),
           ]);
         }
       }
@@ -288,13 +381,17 @@ export class LedgerStore {
     return rows[0]?.object;
   }
 
-  /** Applies a batch of acks, refusals and cleared refusals in one transaction. */
-  async write(writes: readonly LedgerWrite[]): Promise<void> {
-    if (writes.length === 0) return;
+  /**
+   * Applies a batch of acks, refusals and cleared refusals, and appends the sync log rows that tell of
+   * them, in one transaction: the log never claims what the ledger does not.
+   */
+  async write(writes: readonly LedgerWrite[], log?: SyncLogBatch): Promise<void> {
+    if (writes.length === 0 && !(log && log.size > 0)) return;
     await this.transaction(async (tx) => {
       // One upsert statement may not touch a key twice (Postgres refuses): split where a key repeats,
       // keeping the order, so a later outcome of the same key wins.
       for (const segment of uniqueKeySegments(writes)) await this.writeSegment(tx, segment);
+      if (log) await appendSyncLog(tx, log.values);
     });
   }
 
@@ -422,6 +519,62 @@ export class LedgerStore {
       params.push(result.lastState);
     }
     await this.db.run(`UPDATE runs SET ${set.join(', ')} WHERE run_id = ?`, [...params, runId]);
+    await this.pruneSyncLog(runId, result.endedAt);
+  }
+
+  /**
+   * Deletes the sync log rows of runs that started more than sync_log_retention_days before `now` (none
+   * with 0), run by run through the log's run index. Not after a dry run: a dry run writes nothing.
+   */
+  private async pruneSyncLog(runId: string, now: string | undefined): Promise<void> {
+    if (this.syncLogRetentionDays <= 0) return;
+    const run = await this.db.all<{ dry_run: unknown }>('SELECT dry_run FROM runs WHERE run_id = ?', [runId]);
+    if (run[0] && (run[0].dry_run === true || run[0].dry_run === 1)) return;
+    const cutoff = new Date((now ? Date.parse(now) : Date.now()) - this.syncLogRetentionDays * DAY_MS).toISOString();
+    await this.db.run(`DELETE FROM ${SYNC_LOG} WHERE run_id IN (SELECT run_id FROM runs WHERE started_at < ?)`, [cutoff]);
+  }
+
+  /** The newest runs first. */
+  async recentRuns(limit: number): Promise<RunRow[]> {
+    const rows = await this.db.all('SELECT * FROM runs ORDER BY started_at DESC, run_id LIMIT ?', [limit]);
+    return rows.map(toRunRow);
+  }
+
+  /** One row's sync log, newest first (by its externalId; object and stream narrow it). */
+  async syncLog(query: SyncLogQuery): Promise<SyncLogRow[]> {
+    let sql = `SELECT * FROM ${SYNC_LOG} WHERE external_id = ?`;
+    const params: SqlValue[] = [query.externalId];
+    if (query.object !== undefined) {
+      sql += ' AND object = ?';
+      params.push(query.object);
+    }
+    if (query.stream !== undefined) {
+      sql += ' AND stream = ?';
+      params.push(query.stream);
+    }
+    const rows = await this.db.all(`${sql} ORDER BY id DESC LIMIT ?`, [...params, query.limit]);
+    return rows.map(toSyncLogRow);
+  }
+
+  /** How many sync log rows match (the same filters as syncLog, without the limit). */
+  async countSyncLog(query: Omit<SyncLogQuery, 'limit'>): Promise<number> {
+    let sql = `SELECT count(*) AS n FROM ${SYNC_LOG} WHERE external_id = ?`;
+    const params: SqlValue[] = [query.externalId];
+    if (query.object !== undefined) {
+      sql += ' AND object = ?';
+      params.push(query.object);
+    }
+    if (query.stream !== undefined) {
+      sql += ' AND stream = ?';
+      params.push(query.stream);
+    }
+    return this.count(sql, params);
+  }
+
+  /** The sync log rows of one run, in the order they were written (tests, audits). */
+  async syncLogOfRun(runId: string): Promise<SyncLogRow[]> {
+    const rows = await this.db.all(`SELECT * FROM ${SYNC_LOG} WHERE run_id = ? ORDER BY id`, [runId]);
+    return rows.map(toSyncLogRow);
   }
 
   async getRun(runId: string): Promise<RunRow | undefined> {
@@ -450,8 +603,51 @@ export async function openLedgerFromSettings(settings: Settings): Promise<Ledger
   return LedgerStore.open(ledgerOpenOptions(settings));
 }
 
+/**
+ * The ledger the settings name, to read only: a SQLite file that does not exist yet is not created (the
+ * store is then undefined). `location` says where it is (or would be), for messages. Throws a ConfigError
+ * when the ledger is turned off.
+ */
+export async function openLedgerToRead(settings: Settings): Promise<{ store?: LedgerStore; location: string }> {
+  if (!settings.ledger) throw new ConfigError('the ledger is turned off (setting "ledger" is false): there is no record of runs or of rows sent');
+  if (!settings.ledger_url && !existsSync(resolve(settings.ledger_path))) {
+    return { location: `SQLite ${resolve(settings.ledger_path)}, which does not exist yet` };
+  }
+  const store = await LedgerStore.open(ledgerOpenOptions(settings));
+  return { store, location: store.location };
+}
+
 export function ledgerOpenOptions(settings: Settings): LedgerOpenOptions {
-  return { url: settings.ledger_url, schema: settings.ledger_schema, path: settings.ledger_path };
+  return {
+    url: settings.ledger_url,
+    schema: settings.ledger_schema,
+    path: settings.ledger_path,
+    syncLogRetentionDays: settings.sync_log_retention_days,
+  };
+}
+
+/** Appends sync log rows (flat values, SYNC_LOG_COLUMNS order), SYNC_LOG_CHUNK rows per statement. */
+async function appendSyncLog(tx: SqlRunner, values: readonly SqlValue[]): Promise<void> {
+  const width = SYNC_LOG_COLUMNS.length;
+  const step = SYNC_LOG_CHUNK * width;
+  for (let at = 0; at < values.length; at += step) {
+    const part = values.length <= step ? values : values.slice(at, at + step);
+    await tx.run(syncLogInsert(part.length / width), part);
+  }
+}
+
+let fullSyncLogInsert: string | undefined;
+
+function syncLogInsert(rows: number): string {
+  if (rows === SYNC_LOG_CHUNK && fullSyncLogInsert !== undefined) return fullSyncLogInsert;
+  const row = placeholders(SYNC_LOG_COLUMNS.length);
+  const sql = `INSERT INTO ${SYNC_LOG} (${SYNC_LOG_COLUMNS.join(', ')}) VALUES ${new Array<string>(rows).fill(row).join(', ')}`;
+  if (rows === SYNC_LOG_CHUNK) fullSyncLogInsert = sql;
+  return sql;
+}
+
+function clip(text: string): string {
+  return text.length > MAX_REASON_CHARS ? text.slice(0, MAX_REASON_CHARS) + '…' : text;
 }
 
 /** `COALESCE(excluded.c, ledger_objects.c)`: the new value, else the one the row has. */
@@ -540,6 +736,22 @@ function toLedgerRow(r: Record<string, unknown>): LedgerRow {
     rejectedRunId: (r.rejected_run_id as string | null) ?? null,
     rejectedStage: (r.rejected_stage as RejectionStage | null) ?? null,
     rejectedRecord: json(r.rejected_record),
+  };
+}
+
+function toSyncLogRow(r: Record<string, unknown>): SyncLogRow {
+  return {
+    id: Number(r.id),
+    runId: r.run_id as string,
+    stream: r.stream as string,
+    object: r.object as string,
+    externalId: r.external_id as string,
+    operation: r.operation as SyncOperation,
+    status: r.status as SyncStatus,
+    httpStatus: r.http_status == null ? null : Number(r.http_status),
+    stage: (r.stage as RejectionStage | null) ?? null,
+    message: (r.message as string | null) ?? null,
+    at: iso(r.at)!,
   };
 }
 

@@ -9,7 +9,10 @@ import { TerminalLine, terminalLine } from '../core/terminal-line.js';
  *
  * The line is redrawn in place with `\r` a few times per second. Anything else written to stderr while it
  * is shown (the human-readable logs) goes through `terminalLine.writeAbove`, which clears the line, writes
- * the text and draws the line again below it, so log lines and the progress line never mix.
+ * the text and draws the line again below it, so log lines and the progress line never mix. State lines on
+ * stdout clear it too when stdout is the same terminal (`terminalLine.beside`); the next redraw, with the
+ * counts of that moment, puts it back below them. On a terminal the Singer METRIC lines are logged at debug
+ * (run/metrics.ts), so at info the line is not buried under one log line per request.
  */
 
 export interface ProgressSources {

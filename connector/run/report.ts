@@ -9,9 +9,10 @@ import type { StreamCounts } from './counters.js';
 import type { TargetRunResult } from './target-run.js';
 
 /**
- * The JSON report of one run, written to `<reports_dir>/<run_id>.json` at the end: what a person or a
- * monitoring job needs to tell a good run from a bad one without reading logs. It holds counts, reasons
- * and timings, never a setting's value that could be secret (no token, no ledger URL).
+ * The JSON report of one run, written to `<reports_dir>/<started_at>-<run_id>.json` at the end (see
+ * reportFileName: `ls` lists the reports in the order the runs started): what a person or a monitoring
+ * job needs to tell a good run from a bad one without reading logs. It holds counts, reasons and timings,
+ * never a setting's value that could be secret (no token, no ledger URL).
  */
 
 export type ReportStatus = 'ok' | 'failed' | 'interrupted';
@@ -115,10 +116,20 @@ export function buildRunReport(result: TargetRunResult, settings: Settings, ctx:
   };
 }
 
+/**
+ * The report's file name: the run's start time in UTC to the second, then its run id
+ * (`2026-12-02T16-30-05Z-<run_id>.json`). The names sort as the runs started, so `ls` lists them in time
+ * order; no colons, which some file systems and tools refuse; the run id keeps them unique.
+ */
+export function reportFileName(report: Pick<RunReport, 'run_id' | 'started_at'>): string {
+  const stamp = new Date(report.started_at).toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return `${stamp}-${report.run_id}.json`;
+}
+
 /** Writes the report atomically (a reader never sees half a file); returns its path. */
 export function writeRunReport(report: RunReport, dir: string): string {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${report.run_id}.json`);
+  const path = join(dir, reportFileName(report));
   const partial = `${path}.partial`;
   // lossless-json: a state holding integers beyond 2^53 (bigint after parseExact) is written exactly.
   writeFileSync(partial, redact(losslessStringify(report, undefined, 2) ?? 'null') + '\n');

@@ -23,8 +23,8 @@ export interface SiroRequest {
   method: 'GET' | 'PUT' | 'POST';
   /** An API path such as an object's batch path (objects.ts); joined onto the base URL's own path. */
   path: string;
-  /** JSON text (serialised once by the caller, reused across retries). */
-  body?: string;
+  /** JSON text or its UTF-8 bytes (serialised once by the caller, reused across retries). */
+  body?: string | Buffer;
   /** Aborts the request (shutdown, fatal error elsewhere); the request then fails with kind 'aborted'. */
   signal?: AbortSignal;
 }
@@ -124,11 +124,18 @@ export class SiroClient {
         body: req.body,
         signal: controller.signal,
       });
-      const text = await res.body.text();
+      let text: string | undefined = await res.body.text();
       const durationMs = performance.now() - started;
-      // Parsed on first use: the caller may free its request slot before spending time on the answer.
+      // Parsed on first use: the caller may free its request slot before spending time on the answer. The
+      // text is let go once parsed (an answer for 100 items is ~130 KB).
       let parsed: { value: unknown } | undefined;
-      const parse = () => (parsed ??= { value: this.parseBody(text, res.headers['content-type']) }).value;
+      const parse = () => {
+        if (!parsed) {
+          parsed = { value: this.parseBody(text!, res.headers['content-type']) };
+          text = undefined;
+        }
+        return parsed.value;
+      };
       return {
         status: res.statusCode,
         headers: res.headers,

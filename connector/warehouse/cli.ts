@@ -24,6 +24,18 @@ interface CliOptions {
 }
 
 const INTERRUPTED_EXIT_CODE = 130;
+/** Commander's usage errors (unknown option, missing value) are configuration errors, as in errors.ts. */
+const USAGE_EXIT_CODE = 2;
+
+/** The exit codes, as connector/warehouse/README.md documents them (target-siro's vocabulary). */
+const EXIT_CODES = `
+Exit codes:
+  0    every configured stream was read
+  1    unexpected error (a bug, or a database error the tap has no class for: the message names its SQLSTATE)
+  2    configuration: a setting, an option, a missing table, view or column, a sql stream's query refused, an unreadable --state or --catalog
+  3    bad data: the database refused a value while reading (SQLSTATE class 22)
+  6    cannot connect: server down or unreachable, DNS, wrong password or user, missing database, SSL refused, connection lost
+  130  interrupted (SIGTERM/SIGINT): the last STATE printed resumes the run`;
 
 async function main(opts: CliOptions, secrets: string[]): Promise<number> {
   const settings: TapSettings = loadSettings({ configFile: opts.config });
@@ -79,6 +91,10 @@ const program = new Command()
   .option('-s, --state <file>', 'state to resume from: {"bookmarks": ...} or Meltano\'s {"singer_state": ...}')
   .option('-d, --discover', 'print the Singer catalog of the configured streams and exit')
   .option('--catalog <file>', 'Singer catalog; streams whose top-level metadata has "selected": false are skipped')
+  .addHelpText('after', EXIT_CODES)
+  .exitOverride((e) => {
+    process.exit(e.exitCode === 0 ? 0 : USAGE_EXIT_CODE);
+  })
   .action(async (opts: CliOptions) => {
     const secrets: string[] = [];
     try {

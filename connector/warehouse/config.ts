@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { parseJsonFile } from '../core/json-text.js';
+import { didYouMean } from '../core/suggest.js';
+import { describeSettingType, type SettingTypeSchema } from '../config/setting-types.js';
 
 /**
  * Settings of tap-warehouse: a `--config` JSON file, overridden by TAP_WAREHOUSE_<SETTING> env vars
@@ -13,17 +16,16 @@ export const ENV_PREFIX = 'TAP_WAREHOUSE_';
 export const DIALECTS = ['postgres'] as const;
 export type DialectName = (typeof DIALECTS)[number];
 
-const sslSchema = z.union([
-  z.boolean(),
-  z
-    .object({
-      rejectUnauthorized: z.boolean().optional(),
-      ca: z.string().optional(),
-      cert: z.string().optional(),
-      key: z.string().optional(),
-    })
-    .strict(),
-]);
+const sslObjectSchema = z
+  .object({
+    rejectUnauthorized: z.boolean().optional(),
+    ca: z.string().optional(),
+    cert: z.string().optional(),
+    key: z.string().optional(),
+  })
+  .strict();
+
+const sslSchema = z.union([z.boolean(), sslObjectSchema]);
 
 const connectionObjectSchema = z
   .object({
@@ -52,7 +54,7 @@ export type ConnectionSetting = z.infer<typeof connectionSchema>;
 
 const identifier = z.string().min(1);
 
-const streamSchema = z
+const streamObjectSchema = z
   .object({
     name: z.string().min(1).optional(),
     table: identifier.optional(),
@@ -62,22 +64,23 @@ const streamSchema = z
     replication_key: z.string().min(1).optional(),
     replication_method: z.enum(['INCREMENTAL', 'FULL_TABLE']).optional(),
   })
-  .strict()
-  .superRefine((s, ctx) => {
-    if ((s.table === undefined) === (s.sql === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'give exactly one of "table" or "sql"' });
-    }
-    if (s.sql !== undefined && s.name === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['name'], message: 'a "sql" stream needs a "name"' });
-    }
-    if (s.sql !== undefined && s.schema !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['schema'], message: '"schema" applies to "table" streams only' });
-    }
-    const method = s.replication_method ?? (s.replication_key ? 'INCREMENTAL' : 'FULL_TABLE');
-    if (method === 'INCREMENTAL' && !s.replication_key) {
-      ctx.addIssue({ code: 'custom', path: ['replication_key'], message: 'INCREMENTAL streams need a "replication_key"' });
-    }
-  });
+  .strict();
+
+const streamSchema = streamObjectSchema.superRefine((s, ctx) => {
+  if ((s.table === undefined) === (s.sql === undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'give exactly one of "table" or "sql"' });
+  }
+  if (s.sql !== undefined && s.name === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['name'], message: 'a "sql" stream needs a "name"' });
+  }
+  if (s.sql !== undefined && s.schema !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['schema'], message: '"schema" applies to "table" streams only' });
+  }
+  const method = s.replication_method ?? (s.replication_key ? 'INCREMENTAL' : 'FULL_TABLE');
+  if (method === 'INCREMENTAL' && !s.replication_key) {
+    ctx.addIssue({ code: 'custom', path: ['replication_key'], message: 'INCREMENTAL streams need a "replication_key"' });
+  }
+});
 
 export const settingsSchema = z
   .object({
@@ -141,9 +144,14 @@ export function loadSettings(opts: LoadOptions): TapSettings {
   const raw: Record<string, unknown> = {};
   if (opts.configFile) Object.assign(raw, readJsonObject(opts.configFile, 'config file'));
   const env = opts.env ?? process.env;
+  // The env var that gave each value, to name it in errors: setting path ("state_every_rows", "connection.port") → variable.
+  const fromEnvVars = new Map<string, string>();
   for (const key of settingKeys) {
     const value = env[ENV_PREFIX + key.toUpperCase()];
-    if (value !== undefined && value !== '') raw[key] = fromEnv(value, settingsSchema.shape[key]);
+    if (value !== undefined && value !== '') {
+      raw[key] = fromEnv(value, settingsSchema.shape[key]);
+      fromEnvVars.set(key, ENV_PREFIX + key.toUpperCase());
+    }
   }
   // TAP_WAREHOUSE_CONNECTION_PASSWORD etc. fill in (or override) parts of an object connection, so a
   // secret can live in the environment while the rest stays in the config file.
@@ -156,30 +164,66 @@ export function loadSettings(opts: LoadOptions): TapSettings {
     const conn = (raw.connection && typeof raw.connection === 'object' ? raw.connection : {}) as Record<string, unknown>;
     conn[part] = fromEnv(value, connectionObjectSchema.shape[part]);
     raw.connection = conn;
+    fromEnvVars.set(`connection.${part}`, `${ENV_PREFIX}CONNECTION_${part.toUpperCase()}`);
   }
 
   const result = settingsSchema.safeParse(raw);
   if (!result.success) {
     const where = opts.configFile ? ` (config ${opts.configFile} or ${ENV_PREFIX}* env vars)` : ` (${ENV_PREFIX}* env vars)`;
-    throw new ConfigError(`invalid configuration${where}:\n  ${describeIssues(result.error.issues).join('\n  ')}`);
+    throw new ConfigError(`invalid configuration${where}:\n  ${describeIssues(result.error.issues, fromEnvVars, raw).join('\n  ')}`);
   }
   return resolveSettings(result.data);
 }
 
-function describeIssues(issues: z.core.$ZodIssue[]): string[] {
-  return issues.map((i) => {
+/** The keys an object at this path of the settings takes (for "did you mean"). */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  const p = path.map(String);
+  if (p.length === 0) return settingKeys;
+  if (p[0] === 'streams' && p.length === 2) return Object.keys(streamObjectSchema.shape);
+  if (p[0] === 'connection' && p.length === 1) return [...connectionParts];
+  if (p[0] === 'connection' && p[1] === 'ssl' && p.length === 2) return Object.keys(sslObjectSchema.shape);
+  return [];
+}
+
+/** `setting "x"`, and the env var its value came from, if one did. */
+function settingLabel(path: readonly PropertyKey[], fromEnvVars: ReadonlyMap<string, string>): string {
+  const p = path.map(String);
+  const envVar = fromEnvVars.get(p.slice(0, 2).join('.')) ?? fromEnvVars.get(p[0] ?? '');
+  return `setting "${p.join('.') || '(root)'}"${envVar ? ` (env var ${envVar})` : ''}`;
+}
+
+/** Issues better worded by the setting's type (`expected integer ≥ 1`) than by zod (`expected number, received string`). */
+function wordedByType(i: z.core.$ZodIssue): boolean {
+  if (i.code === 'invalid_type' || i.code === 'invalid_value') return true;
+  return (i.code === 'too_big' || i.code === 'too_small') && i.origin === 'number';
+}
+
+function describeIssues(issues: z.core.$ZodIssue[], fromEnvVars: ReadonlyMap<string, string>, raw: Record<string, unknown> = {}): string[] {
+  return issues.flatMap((i) => {
     if (i.code === 'unrecognized_keys') {
       const where = i.path.length ? ` in "${i.path.join('.')}"` : '';
-      return `unknown setting${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}${where}`;
+      const known = keysAt(i.path);
+      return i.keys.map((k) => {
+        const hint = didYouMean(k, known);
+        return `unknown setting "${k}"${where}${hint || (known.length ? `; known: ${known.join(', ')}` : '')}`;
+      });
     }
-    if (i.code === 'invalid_union' && i.path[0] === 'connection') {
+    if (i.code === 'invalid_union' && i.path[0] === 'connection' && i.path.length === 1) {
       // The union's own message ("Invalid input") says nothing; name what a connection looks like.
       const inner = i.errors.flat().filter((e) => e.code !== 'invalid_type');
-      const detail = inner.length ? `: ${describeIssues(inner.map((e) => ({ ...e, path: [...i.path, ...e.path] }))).join('; ')}` : '';
-      return `setting "connection" must be a URL string or an object {host, port, user, password, database, ssl}${detail}`;
+      const detail = inner.length ? `: ${describeIssues(inner.map((e) => ({ ...e, path: [...i.path, ...e.path] })), fromEnvVars).join('; ')}` : '';
+      return [`${settingLabel(i.path, fromEnvVars)} must be a URL string or an object {host, port, user, password, database, ssl}${detail}`];
+    }
+    const key = String(i.path[0]);
+    // A plain top-level setting that was given (not the connection, which holds the password, nor the streams):
+    // its type in words, and the value given.
+    if (i.path.length === 1 && key !== 'connection' && key !== 'streams' && raw[key] !== undefined && Object.hasOwn(settingsSchema.shape, key) && wordedByType(i)) {
+      const type = describeSettingType(z.toJSONSchema(settingsSchema.shape[key as keyof RawSettings], { io: 'input' }) as SettingTypeSchema);
+      const given = JSON.stringify(raw[key]);
+      return [`${settingLabel(i.path, fromEnvVars)}: expected ${type}${given !== undefined && given.length <= 60 ? `, got ${given}` : ''}`];
     }
     // zod messages name types and rules, never values, so the path is safe to show (no password leaks).
-    return `setting "${i.path.join('.') || '(root)'}": ${i.message}`;
+    return [`${settingLabel(i.path, fromEnvVars)}: ${i.message}`];
   });
 }
 
@@ -225,12 +269,7 @@ export function readJsonObject(file: string, what: string, parse: (text: string)
     throw new ConfigError(`cannot read ${what} ${file}: ${(e as Error).message}`);
   }
   if (text.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = parse(text);
-  } catch (e) {
-    throw new ConfigError(`${what} ${file} is not valid JSON: ${(e as Error).message}`);
-  }
+  const parsed = parseJsonFile(text, what, file, (m) => new ConfigError(m), parse);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError(`${what} ${file} must hold a JSON object`);
   }

@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
 import { readJsonObject, type StreamConfig } from './config.js';
 import { isOrderable, type ColumnDescription, type WarehouseConnection } from './dialect.js';
 import { recordSchema, type JsonSchema } from './type-mapping.js';
@@ -14,26 +15,36 @@ export interface DiscoveredStream {
 export async function discoverStreams(warehouse: WarehouseConnection, streams: StreamConfig[]): Promise<DiscoveredStream[]> {
   const out: DiscoveredStream[] = [];
   for (const config of streams) {
-    const { columns, isView } =
-      config.source.kind === 'table'
-        ? await warehouse.describeTable(config.source.schema, config.source.table)
-        : { columns: await warehouse.describeQuery(config.source.sql), isView: false };
+    const { columns, isView } = await describe(warehouse, config);
     checkStreamColumns(config, columns);
     out.push({ config, columns, schema: recordSchema(columns), isView });
   }
   return out;
 }
 
+/** The stream's columns; a configuration error (a missing table, a query the database refuses) names the stream. */
+async function describe(warehouse: WarehouseConnection, config: StreamConfig): Promise<{ columns: ColumnDescription[]; isView: boolean }> {
+  try {
+    return config.source.kind === 'table'
+      ? await warehouse.describeTable(config.source.schema, config.source.table)
+      : { columns: await warehouse.describeQuery(config.source.sql), isView: false };
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`stream "${config.name}": ${e.message}`);
+    throw e;
+  }
+}
+
 function checkStreamColumns(config: StreamConfig, columns: ColumnDescription[]): void {
   const byName = new Map(columns.map((c) => [c.name, c]));
-  const known = () => columns.map((c) => c.name).join(', ');
+  // The column meant, when the name is a near miss; else every column.
+  const known = (name: string) => didYouMean(name, byName.keys()) || ` (columns: ${columns.map((c) => c.name).join(', ')})`;
   for (const key of config.keyProperties) {
-    if (!byName.has(key)) throw new ConfigError(`stream "${config.name}": key property "${key}" is not a column (columns: ${known()})`);
+    if (!byName.has(key)) throw new ConfigError(`stream "${config.name}": key property "${key}" is not a column${known(key)}`);
   }
   if (config.replicationKey !== undefined) {
     const column = byName.get(config.replicationKey);
     if (!column) {
-      throw new ConfigError(`stream "${config.name}": replication_key "${config.replicationKey}" is not a column (columns: ${known()})`);
+      throw new ConfigError(`stream "${config.name}": replication_key "${config.replicationKey}" is not a column${known(config.replicationKey)}`);
     }
     if (!isOrderable(column.kind)) {
       throw new ConfigError(

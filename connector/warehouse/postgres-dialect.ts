@@ -13,7 +13,9 @@ import type {
   ValueKind,
   WarehouseConnection,
 } from './dialect.js';
-import { WarehouseError, redact } from './errors.js';
+import { ConfigError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
+import { redact, warehouseError } from './errors.js';
 import { postgresBookmarkValue, postgresEncoder } from './postgres-text.js';
 import { kindOfType, missingTypeOids, type PgTypeRow } from './postgres-types.js';
 
@@ -111,8 +113,8 @@ export async function openPostgres(options: OpenOptions): Promise<WarehouseConne
     },
   });
 
-  const fail = (what: string, e: unknown): WarehouseError =>
-    new WarehouseError(redact(`${what}: ${(e as Error)?.message ?? String(e)}`, secrets));
+  // The error's class (exit code) follows what the driver's error means: connect (6), config (2), data (3).
+  const fail = (what: string, e: unknown) => warehouseError(redact(`${what}: ${(e as Error)?.message ?? String(e)}`, secrets), e);
 
   async function acquire(): Promise<PgClient> {
     try {
@@ -194,7 +196,14 @@ export async function openPostgres(options: OpenOptions): Promise<WarehouseConne
           throw fail(`cannot read the columns of ${schema}.${table}`, e);
         });
         if (cols.length === 0) {
-          throw new WarehouseError(`table or view "${schema}"."${table}" not found in ${where} (or not visible to this user)`);
+          const names = await rows(
+            c,
+            `SELECT cl.relname FROM pg_catalog.pg_class cl JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace
+              WHERE n.nspname = $1 AND cl.relkind IN ('r', 'p', 'v', 'm', 'f')`,
+            [schema],
+          ).catch(() => []);
+          const hint = didYouMean(table, names.map((r) => r.relname!));
+          throw new ConfigError(`table or view "${schema}"."${table}" not found in ${where} (or not visible to this user)${hint}`);
         }
         const types = await loadTypes(
           c,
@@ -224,7 +233,7 @@ export async function openPostgres(options: OpenOptions): Promise<WarehouseConne
         }
         const names = new Set<string>();
         for (const f of fields) {
-          if (names.has(f.name)) throw new WarehouseError(`the sql query returns two columns named "${f.name}"; give them distinct aliases`);
+          if (names.has(f.name)) throw new ConfigError(`the sql query returns two columns named "${f.name}"; give them distinct aliases`);
           names.add(f.name);
         }
         const types = await loadTypes(

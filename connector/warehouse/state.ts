@@ -28,8 +28,15 @@ function parseStateText(text: string): unknown {
   } catch (e) {
     // A file of several state lines (a target's stdout saved as is): the last line is the newest state.
     const lines = text.split('\n').filter((l) => l.trim() !== '');
-    if (lines.length > 1) return losslessParse(lines[lines.length - 1]!, null, exactNumber);
-    throw e;
+    if (lines.length <= 1) throw e;
+    const last = lines[lines.length - 1]!;
+    try {
+      return losslessParse(last, null, exactNumber);
+    } catch (inLast) {
+      // The position in the last line, as a position in the whole text (errors give line and column).
+      const m = /^(.*) at position (\d+)$/s.exec((inLast as Error).message);
+      throw m ? new Error(`${m[1]} at position ${text.lastIndexOf(last) + Number(m[2])}`) : inLast;
+    }
   }
 }
 

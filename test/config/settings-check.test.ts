@@ -33,7 +33,7 @@ const KEYS = [
   'api_token', 'mappings', 'dry_run', 'skip_streams', 'validate_records', 'rejects_file', 'reports_dir', 'state_file', 'batch_size',
   'max_concurrency', 'rate_limit_per_minute', 'max_retries', 'max_retry_time_ms', 'max_line_bytes', 'request_timeout_ms', 'user_agent',
   'shutdown_grace_ms', 'log_level', 'ledger', 'ledger_path', 'ledger_url', 'ledger_schema', 'skip_unchanged', 'delete_mode',
-  'max_delete_fraction', 'base_url', 'max_rejected',
+  'max_delete_fraction', 'base_url', 'max_rejected', 'sync_log_retention_days',
 ];
 
 function cases(): LoadOptions[] {

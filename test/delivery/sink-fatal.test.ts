@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SinkClosedError } from '../../connector/delivery/siro-sink.js';
-import { FatalApiError } from '../../connector/core/errors.js';
+import { FatalApiError, SiroUnreachableError } from '../../connector/core/errors.js';
 import { DEFAULT_SANDBOX_TOKEN, startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
 import { engagement, outboundItem } from '../support/siro-payloads.js';
 import { sandboxPerFile } from '../support/sandbox.js';
@@ -34,6 +34,8 @@ describe('fatal answers', () => {
     const h = harness(sb, { apiToken: `${SECRET}-unknown`, batchSize: 5 });
     const error = await runUntilError(h, items(200, 'a'));
     expect(error).toBeInstanceOf(FatalApiError);
+    expect(error).not.toBeInstanceOf(SiroUnreachableError);
+    expect((error as FatalApiError).exitCode).toBe(4);
     expect(error.message).toContain('Siro refused the API token (401): check api_token');
     expect((error as FatalApiError).status).toBe(401);
     expect(error.message).not.toContain(SECRET);
@@ -54,6 +56,7 @@ describe('fatal answers', () => {
     const h = harness(sb, { apiToken: SECRET, userAgent: 'my-agent/2' });
     const error = await runUntilError(h, items(30, 'b'));
     expect(error).toBeInstanceOf(FatalApiError);
+    expect((error as FatalApiError).exitCode).toBe(4);
     expect(error.message).toContain('lacks rights for PUT /v1/integrations/sync/batch/engagements (403)');
     expect(error.message).toContain('"my-agent/2"');
     expect(error.message).not.toContain(SECRET);
@@ -65,6 +68,9 @@ describe('fatal answers', () => {
     const h = harness(sb, { baseUrl: `${sb.url}/wrong-prefix` });
     const error = await runUntilError(h, items(3, 'n'));
     expect(error.message).toMatch(/\/wrong-prefix\/v1\/integrations\/sync\/batch\/engagements \(404\): check base_url/);
+    // No Siro API at base_url: the exit code `check` gives it (6), not the one of a refused token (4).
+    expect(error).toBeInstanceOf(SiroUnreachableError);
+    expect((error as FatalApiError).exitCode).toBe(6);
     await h.sink.close(100);
   });
 
@@ -72,8 +78,9 @@ describe('fatal answers', () => {
     sb.setFaults({ rateLimitPerMinute: 0, errorRate: 1 });
     const h = harness(sb, { batchSize: 8, maxRetries: 2, maxConcurrency: 2 });
     const error = await runUntilError(h, items(8, 'c'));
-    expect(error).toBeInstanceOf(FatalApiError);
-    expect(error.message).toMatch(/^Siro did not accept requests after 2 retries over \d+\.\d s: Internal server error \(500\)$/);
+    expect(error).toBeInstanceOf(SiroUnreachableError);
+    expect((error as FatalApiError).exitCode).toBe(6);
+    expect(error.message).toMatch(/^Siro at 127\.0\.0\.1:\d+ did not accept requests after 2 retries over \d+\.\d s: Internal server error \(500\)$/);
     const stats = h.sink.stats();
     expect(stats.splits).toBeGreaterThanOrEqual(3); // 8 → 4 → 2 → 1
     expect(h.requests.some((r) => r.items === 1)).toBe(true);
@@ -87,8 +94,9 @@ describe('fatal answers', () => {
     await gone.close();
     const h = harness(sb, { baseUrl: url, apiToken: SECRET, maxRetries: 2 });
     const error = await runUntilError(h, items(3, 'd'));
-    expect(error).toBeInstanceOf(FatalApiError);
-    expect(error.message).toMatch(/after 2 retries over .* s: connection failed: ECONNREFUSED/);
+    expect(error).toBeInstanceOf(SiroUnreachableError);
+    expect((error as FatalApiError).exitCode).toBe(6);
+    expect(error.message).toMatch(/^cannot reach Siro at 127\.0\.0\.1:\d+ after 2 retries over .* s: connection failed: ECONNREFUSED/);
     expect(error.message).not.toContain(SECRET);
     expect(h.requests.every((r) => r.status === 'network-error')).toBe(true);
     await h.sink.close(100);
@@ -98,6 +106,7 @@ describe('fatal answers', () => {
     sb.setFaults({ rateLimitPerMinute: 0, latencyMs: 400 });
     const h = harness(sb, { requestTimeoutMs: 80, maxRetries: 1 });
     const error = await runUntilError(h, items(2, 't'));
+    expect(error).toBeInstanceOf(SiroUnreachableError);
     expect(error.message).toMatch(/after 1 retries over .* s: no answer within 80 ms \(request_timeout_ms\)/);
     expect(h.requests.map((r) => r.status)).toEqual(['timeout', 'timeout']);
     await h.sink.close(100);

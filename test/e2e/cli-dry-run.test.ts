@@ -164,7 +164,7 @@ describe('dry run from the command line', () => {
     const text = await runTargetCli(['--about']);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^Name: target-siro/m);
-    expect(text.stdout).toMatch(/api_token \(string, secret\)/);
+    expect(text.stdout).toMatch(/api_token \(text, secret\)/);
     const json = await runTargetCli(['--about', '--format', 'json']);
     const about = JSON.parse(json.stdout);
     expect(about.name).toBe('target-siro');

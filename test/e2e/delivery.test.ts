@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadMappings } from '../../connector/mapping/index.js';
 import { startSandbox, type Sandbox } from '../../connector/sandbox/server.js';
-import { repoRoot, startCli, stateLines, targetBin, type CliResult } from '../support/cli.js';
+import { repoRoot, runTargetCli, startCli, stateLines, targetBin, type CliResult } from '../support/cli.js';
 import { callRecord, callsInput, idAt, positionOf } from '../support/singer-gen.js';
 import { jsonLines, targetConfig } from '../support/target-config.js';
 
@@ -173,14 +173,23 @@ describe('delivery to Siro (sandbox)', () => {
     expect(sandbox.engagements()).toHaveLength(0);
   });
 
-  it('an unreachable Siro exhausts its retries and fails without printing state or the token', async () => {
-    const r = await runTarget({
-      input: callsInput({ count: 20, statesEvery: 5 }),
-      target: targetConfig({ api_token: TOKEN, base_url: 'http://127.0.0.1:9', max_retries: 2, max_retry_time_ms: 2000 }),
-    });
-    expect(r.code).toBe(4);
+  it('an unreachable Siro exhausts its retries and fails (exit 6, as check) without printing state or the token', async () => {
+    const target = targetConfig(
+      { api_token: TOKEN, base_url: 'http://127.0.0.1:9', max_retries: 2, max_retry_time_ms: 2000, batch_size: 5, max_concurrency: 4 },
+      { logLevel: 'info' },
+    );
+    const r = await runTarget({ input: callsInput({ count: 20, statesEvery: 5 }), target });
+    expect(r.code).toBe(6);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/retr/i);
+    // Not silent at info: one warning naming base_url's host, though four requests were retrying at once.
+    expect(r.stderr.match(/cannot reach Siro at 127\.0\.0\.1:9 \(connection failed: ECONNREFUSED/g), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(/retrying, up to 2 times or 2 s per request; log_level debug shows each retry/);
+    expect(r.stderr).toMatch(/target-siro: cannot reach Siro at 127\.0\.0\.1:9 after 2 retries over \d+\.\d s: connection failed: ECONNREFUSED/);
+    // check says the same problem with the same exit code.
+    const check = await runTargetCli(['check', '--config', target.config]);
+    outputs.push(check.stdout, check.stderr);
+    expect(check.code, check.stdout).toBe(6);
+    expect(check.stdout).toMatch(/connection refused by 127\.0\.0\.1:9/);
   });
 
   it('SIGTERM mid-run prints only a safe state; replaying from it loses nothing', async () => {

@@ -160,7 +160,7 @@ describe('a 2xx that is not Siro\'s acknowledgement', () => {
     const target = live({ max_retries: 1 });
     const input = [JSON.stringify(CALLS_SCHEMA), call(1), call(2), state({ at: 2 })].join('\n') + '\n';
     const res = await runTargetCli(['--config', target.config], { input, env: { TARGET_SIRO_BATCH_SIZE: kind === 'empty' ? '1' : '100' } });
-    expect(res.code).toBe(4);
+    expect(res.code).toBe(6);
     expect(res.stderr).toMatch(/the server at base_url http:\/\/127\.0\.0\.1:\d+ does not answer as Siro/);
     expect(stateLines(res.stdout)).toEqual([]);
     noStackTrace(res);

@@ -108,7 +108,7 @@ describe('a Meltano SDK tap', () => {
     sandbox.reset();
     sandbox.setFaults({ errorRate: 1 });
     const failed = await runTargetCli(['--config', target.config], { input: sdkInput(dir), env: { TARGET_SIRO_MAX_RETRIES: '0' } });
-    expect(failed.code).toBe(4);
+    expect(failed.code).toBe(6);
     expect(stateLines(failed.stdout).some((s) => JSON.stringify(s).includes('2025-04-27'))).toBe(false);
   });
 

@@ -62,7 +62,7 @@ describe('the SQLite ledger schema', () => {
     await make(fromSnapshot, snapshot);
     await make(fromMigrator, null);
     const a = describeFile(fromSnapshot);
-    expect(a.migrations.map((m) => (m as { name: string }).name)).toEqual(['001_ledger_objects_and_runs', '002_rejected_source']);
+    expect(a.migrations.map((m) => (m as { name: string }).name)).toEqual(['001_ledger_objects_and_runs', '002_rejected_source', '003_sync_log']);
     expect(a.journal).toBe('wal');
     expect(a).toEqual(describeFile(fromMigrator));
   });
@@ -96,7 +96,7 @@ describe('the SQLite ledger schema', () => {
     }
     expect(describeFile(file).migrations).toHaveLength(1);
     expect(builtOpenLoadsKnex(file)).toBe(true);
-    expect(describeFile(file).migrations.map((m) => (m as { name: string }).name)).toEqual(['001_ledger_objects_and_runs', '002_rejected_source']);
+    expect(describeFile(file).migrations.map((m) => (m as { name: string }).name)).toEqual(['001_ledger_objects_and_runs', '002_rejected_source', '003_sync_log']);
     const store = await LedgerStore.open({ path: file });
     try {
       await store.startRun({ runId: 'r1', dryRun: true });

@@ -74,7 +74,7 @@ describe.each([sqliteBackend(), postgresBackend()])('ledger store ($name)', (bac
         : knex({ client: 'pg', connection: opts.url!, searchPath: [opts.schema!] });
     try {
       const rows = await db('ledger_migrations').select('name');
-      expect(rows.map((r: { name: string }) => r.name)).toEqual(['001_ledger_objects_and_runs', '002_rejected_source']);
+      expect(rows.map((r: { name: string }) => r.name)).toEqual(['001_ledger_objects_and_runs', '002_rejected_source', '003_sync_log']);
       if (backend.name === 'sqlite') {
         const mode = await db.raw('PRAGMA journal_mode');
         expect(JSON.stringify(mode).toLowerCase()).toContain('wal');
@@ -82,7 +82,7 @@ describe.each([sqliteBackend(), postgresBackend()])('ledger store ($name)', (bac
         // The tables live in the configured schema, not in public.
         const tables = await db('information_schema.tables').select('table_name').where('table_schema', opts.schema!);
         expect(tables.map((t: { table_name: string }) => t.table_name).sort()).toEqual(
-          ['ledger_migrations', 'ledger_migrations_lock', 'ledger_objects', 'runs'].sort(),
+          ['ledger_migrations', 'ledger_migrations_lock', 'ledger_objects', 'runs', 'sync_log'].sort(),
         );
       }
     } finally {
@@ -111,7 +111,7 @@ describe.each([sqliteBackend(), postgresBackend()])('ledger store ($name)', (bac
       await store.write(ids.map((id) => ack(id)));
       await store.write([ack('gone-deleted', { deletedAt: at }), ack('other-stream', { stream: 'meetings' })]);
       const read = ids.filter((_, i) => i % 3 !== 0);
-      await store.lookup('engagement', read, { pass: 'run-9:1', stream: 'calls' });
+      await store.lookup('engagement', read, { pass: 'run-9:1', stream: 'calls', every: true });
       const unseen = ids.filter((_, i) => i % 3 === 0);
       expect(await store.countUnseen('calls', 'run-9:1')).toBe(unseen.length);
       const pages: string[] = [];
@@ -147,7 +147,7 @@ describe.each([sqliteBackend(), postgresBackend()])('ledger store ($name)', (bac
       const retriable = await store.rejectedPage({ withPayload: true, limit: 10 });
       expect(retriable.map((r) => r.externalId)).toEqual(['e1']);
       // Rows read in the current run are left out of retries.
-      await store.lookup('engagement', ['e1'], { pass: 'run-3:1', stream: 'calls' });
+      await store.lookup('engagement', ['e1'], { pass: 'run-3:1', stream: 'calls', every: false });
       expect(await store.rejectedPage({ withPayload: true, notSeenInRun: 'run-3', limit: 10 })).toEqual([]);
       expect((await store.rejectedPage({ withPayload: true, notSeenInRun: 'run-4', limit: 10 })).length).toBe(1);
 

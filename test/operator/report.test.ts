@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { latencySummary } from '../../connector/run/report.js';
+import { latencySummary, reportFileName } from '../../connector/run/report.js';
 import type { Sandbox } from '../../connector/sandbox/index.js';
 import { runTargetCli, stateLines } from '../support/cli.js';
 import { exampleInput, operatorConfig } from './helpers.js';
@@ -32,7 +32,10 @@ describe('run report', () => {
     // The summary table stays on stderr, and says where the report is.
     expect(r.stderr).toMatch(/target-siro: total\s+5\s+4\s+4\s+1\s+0/);
     const { path: reportPath, text, report } = reportOf(r.stderr, dir);
-    expect(reportPath).toBe(join(dir, 'runs', `${report.run_id}.json`));
+    // Named by the run's start time (UTC, to the second), then its run id: `ls` lists reports in time order.
+    const stamp = report.started_at.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+    expect(reportPath).toBe(join(dir, 'runs', `${stamp}-${report.run_id}.json`));
+    expect(reportPath.split('/').pop()).toMatch(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-[0-9a-f-]{36}\.json$/);
     expect(text).not.toContain(TOKEN);
 
     expect(report).toMatchObject({
@@ -96,6 +99,20 @@ describe('run report', () => {
     const { report } = reportOf(r.stderr, dir);
     expect(report).toMatchObject({ status: 'ok', dry_run: true, siro_origin: null, totals: { delivered: 4, rejected: 1 }, requests: { count: 0 } });
     expect(report.requests.latency).toEqual({ count: 0, mean_ms: null, p50_ms: null, p95_ms: null, p99_ms: null, max_ms: null });
+  });
+});
+
+describe('reportFileName', () => {
+  it('sorts as the runs started, whatever their run ids', () => {
+    const runs = [
+      { run_id: 'ffffffff-0000-4000-8000-000000000000', started_at: '2026-12-02T09:05:00.900Z' },
+      { run_id: '00000000-0000-4000-8000-000000000000', started_at: '2026-12-02T16:30:05.123Z' },
+      { run_id: '88888888-0000-4000-8000-000000000000', started_at: '2026-12-10T00:00:00.000Z' },
+      { run_id: '11111111-0000-4000-8000-000000000000', started_at: '2027-01-01T00:00:00.000Z' },
+    ];
+    const names = runs.map(reportFileName);
+    expect(names[1]).toBe('2026-12-02T16-30-05Z-00000000-0000-4000-8000-000000000000.json');
+    expect([...names].reverse().sort()).toEqual(names);
   });
 });
 

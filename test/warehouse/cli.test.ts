@@ -117,7 +117,8 @@ describe('tap-warehouse CLI', () => {
       TAP_WAREHOUSE_LOG_LEVEL: 'debug',
     };
     const r = await run([], env);
-    expect(r.code).toBe(1);
+    // 6: cannot connect, as target-siro says it.
+    expect(r.code).toBe(6);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/tap-warehouse: cannot connect to postgres at .*password authentication failed/);
     expect(r.stderr).not.toContain(password);
@@ -127,9 +128,77 @@ describe('tap-warehouse CLI', () => {
     badUrl.password = password;
     badUrl.port = '1';
     const refused = await run(['--config', file('refused.json', { connection: badUrl.toString(), streams })]);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(6);
     expect(refused.stderr).toMatch(/ECONNREFUSED/);
     expect(refused.stderr + refused.stdout).not.toContain(password);
+  });
+
+  it('exits 6 when it cannot connect: a database that does not exist, SSL the server refuses', async () => {
+    const missing = new URL(db.url);
+    missing.pathname = '/no_such_database';
+    const noDb = await run(['--config', file('no-db.json', { connection: missing.toString(), streams })]);
+    expect(noDb.code, noDb.stderr).toBe(6);
+    expect(noDb.stderr).toMatch(/tap-warehouse: cannot connect to postgres at .*no_such_database.*does not exist/);
+    const url = new URL(db.url);
+    const connection = { host: url.hostname, port: Number(url.port), user: url.username, password: decodeURIComponent(url.password), database: url.pathname.slice(1) };
+    // The test server has no SSL (or, as a CI service, a certificate nobody trusts): both are "cannot connect".
+    const ssl = await run(['--config', file('ssl.json', { connection: { ...connection, ssl: true }, streams })]);
+    expect(ssl.code, ssl.stderr).toBe(6);
+    expect(ssl.stderr).toMatch(/tap-warehouse: cannot connect to postgres at .*(SSL|certificate)/i);
+    expect(ssl.stdout).toBe('');
+  });
+
+  it('exits 2 for a table or column that is not there, naming the one meant', async () => {
+    const table = await run(['--config', file('no-table.json', { connection: db.url, streams: [{ table: 'cals', key_properties: ['id'] }] })]);
+    expect(table.code, table.stderr).toBe(2);
+    expect(table.stderr).toContain('tap-warehouse: stream "public-cals": table or view "public"."cals" not found in ');
+    expect(table.stderr).toContain('(did you mean `calls`?)');
+    expect(table.stdout).toBe('');
+    const column = await run(['--config', file('no-column.json', { connection: db.url, streams: [{ table: 'calls', key_properties: ['idd'] }] })]);
+    expect(column.code, column.stderr).toBe(2);
+    expect(column.stderr).toContain('tap-warehouse: stream "public-calls": key property "idd" is not a column (did you mean `id`?)');
+    const sql = await run(['--config', file('bad-sql.json', { connection: db.url, streams: [{ name: 'q', sql: 'SELECT id FROM agentz', key_properties: ['id'] }] })]);
+    expect(sql.code, sql.stderr).toBe(2);
+    expect(sql.stderr).toMatch(/tap-warehouse: stream "q": the sql query failed: relation "agentz" does not exist/);
+  });
+
+  it('exits 3 when the database refuses a value while reading', async () => {
+    const query = "SELECT id, (CASE WHEN id = 2 THEN 'two' ELSE '1' END)::int AS v FROM agents ORDER BY id";
+    const r = await run(['--config', file('bad-data.json', { connection: db.url, streams: [{ name: 'casts', sql: query, key_properties: ['id'] }] })]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/tap-warehouse: reading rows failed: invalid input syntax for type integer/);
+  });
+
+  it('names the setting meant, the env var a bad value came from, and where a config file is not JSON (exit 2)', async () => {
+    const typo = await run(['--config', file('typo.json', { connection: db.url, strams: streams, state_every_row: 5 })]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown setting "strams" (did you mean `streams`?)');
+    expect(typo.stderr).toContain('unknown setting "state_every_row" (did you mean `state_every_rows`?)');
+    const nested = await run(['--config', file('nested.json', { connection: db.url, streams: [{ tabel: 'calls', key_properties: ['id'] }] })]);
+    expect(nested.code).toBe(2);
+    expect(nested.stderr).toContain('unknown setting "tabel" in "streams.0" (did you mean `table`?)');
+
+    const env = await run(['--config', file('env.json', { connection: db.url, streams })], { TAP_WAREHOUSE_STATE_EVERY_ROWS: 'abc' });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain('setting "state_every_rows" (env var TAP_WAREHOUSE_STATE_EVERY_ROWS): expected integer ≥ 1, got "abc"');
+
+    const broken = file('broken.json', '{\n  "connection": "postgres://u:s3cret-pw@h/d",\n  "streams": []\n  "log_level": "info"\n}\n');
+    const json = await run(['--config', broken]);
+    expect(json.code).toBe(2);
+    expect(json.stderr).toContain(`tap-warehouse: config file ${broken}:4:3: not valid JSON: Expected ',' or '}' after property value`);
+    expect(json.stderr).not.toContain('s3cret-pw');
+    // The --state file too (a file of state lines: the position is in the whole file).
+    const state = file('broken-state.json', '{"bookmarks": {}}\n{"bookmarks": {"public-calls": {"replication_key_value": }}}\n');
+    const badState = await run(['--config', file('ok.json', { connection: db.url, streams }), '--state', state]);
+    expect(badState.code).toBe(2);
+    expect(badState.stderr).toMatch(new RegExp(`tap-warehouse: state file ${state}:2:\\d+: not valid JSON: `));
+
+    const option = await run(['--confg', broken]);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toMatch(/unknown option '--confg'/);
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Exit codes:[\s\S]*6 +cannot connect/);
   });
 
   it('exits 2 naming the setting when the config is invalid', async () => {

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../connector/core/errors.js';
 import { openWarehouse, type WarehouseConnection } from '../../connector/warehouse/dialect.js';
 import { catalogOf, discoverStreams } from '../../connector/warehouse/discovery.js';
-import { WarehouseError } from '../../connector/warehouse/errors.js';
 import { startPostgres } from '../support/postgres.js';
 import { settingsFor, silentLog } from './tap-harness.js';
 
@@ -161,7 +160,8 @@ describe('discovery (postgres)', () => {
 
   it('refuses streams that do not match the database, naming the problem', async () => {
     const discover = (stream: Record<string, unknown>) => discoverStreams(warehouse, settingsFor(db.url, [stream]).streams);
-    await expect(discover({ table: 'nope', key_properties: [] })).rejects.toThrow(WarehouseError);
+    // A table that is not there is a configuration error (exit 2), like a column that is not there.
+    await expect(discover({ table: 'nope', key_properties: [] })).rejects.toThrow(ConfigError);
     await expect(discover({ table: 'nope', key_properties: [] })).rejects.toThrow(/"public"."nope" not found/);
     await expect(discover({ table: 'all_types', schema: 'sales', key_properties: ['idd'] })).rejects.toThrow(
       /key property "idd" is not a column/,
@@ -170,6 +170,7 @@ describe('discovery (postgres)', () => {
       ConfigError,
     );
     await expect(discover({ name: 'dup', sql: 'SELECT 1 AS a, 2 AS a', key_properties: [] })).rejects.toThrow(/two columns named "a"/);
-    await expect(discover({ name: 'bad', sql: 'SELEC 1', key_properties: [] })).rejects.toThrow(/the sql query failed: syntax error/);
+    await expect(discover({ name: 'bad', sql: 'SELEC 1', key_properties: [] })).rejects.toThrow(/^stream "bad": the sql query failed: syntax error/);
+    await expect(discover({ name: 'bad', sql: 'SELEC 1', key_properties: [] })).rejects.toThrow(ConfigError);
   });
 });
