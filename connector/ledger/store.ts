@@ -542,33 +542,15 @@ export class LedgerStore {
 
   /** One row's sync log, newest first (by its externalId; object and stream narrow it). */
   async syncLog(query: SyncLogQuery): Promise<SyncLogRow[]> {
-    let sql = `SELECT * FROM ${SYNC_LOG} WHERE external_id = ?`;
-    const params: SqlValue[] = [query.externalId];
-    if (query.object !== undefined) {
-      sql += ' AND object = ?';
-      params.push(query.object);
-    }
-    if (query.stream !== undefined) {
-      sql += ' AND stream = ?';
-      params.push(query.stream);
-    }
-    const rows = await this.db.all(`${sql} ORDER BY id DESC LIMIT ?`, [...params, query.limit]);
+    const { where, params } = syncLogFilter(query);
+    const rows = await this.db.all(`SELECT * FROM ${SYNC_LOG} WHERE ${where} ORDER BY id DESC LIMIT ?`, [...params, query.limit]);
     return rows.map(toSyncLogRow);
   }
 
   /** How many sync log rows match (the same filters as syncLog, without the limit). */
   async countSyncLog(query: Omit<SyncLogQuery, 'limit'>): Promise<number> {
-    let sql = `SELECT count(*) AS n FROM ${SYNC_LOG} WHERE external_id = ?`;
-    const params: SqlValue[] = [query.externalId];
-    if (query.object !== undefined) {
-      sql += ' AND object = ?';
-      params.push(query.object);
-    }
-    if (query.stream !== undefined) {
-      sql += ' AND stream = ?';
-      params.push(query.stream);
-    }
-    return this.count(sql, params);
+    const { where, params } = syncLogFilter(query);
+    return this.count(`SELECT count(*) AS n FROM ${SYNC_LOG} WHERE ${where}`, params);
   }
 
   /** The sync log rows of one run, in the order they were written (tests, audits). */
@@ -770,4 +752,19 @@ function toRunRow(r: Record<string, unknown>): RunRow {
     deleted: Number(r.deleted),
     lastState: (r.last_state as string | null) ?? null,
   };
+}
+
+/** The WHERE clause of one row's sync log: its externalId, narrowed by object and stream when given. */
+function syncLogFilter(query: Omit<SyncLogQuery, 'limit'>): { where: string; params: SqlValue[] } {
+  let where = 'external_id = ?';
+  const params: SqlValue[] = [query.externalId];
+  if (query.object !== undefined) {
+    where += ' AND object = ?';
+    params.push(query.object);
+  }
+  if (query.stream !== undefined) {
+    where += ' AND stream = ?';
+    params.push(query.stream);
+  }
+  return { where, params };
 }
