@@ -135,5 +135,17 @@ describe('README walkthrough: sync your own table', () => {
     expect(states).toBe(2);
     expect(existsSync(join(dir, 'state', 'state.json'))).toBe(true);
     expect(readFileSync(join(dir, 'state', 'state.json'), 'utf8')).toContain('public-sales_meetings');
+
+    // Ctrl-C stops the throw-away warehouse cleanly: exit 0, its server and files gone, the password never shown.
+    const warehouse = children[0]!;
+    const said: string[] = [];
+    warehouse.stderr!.on('data', (d: Buffer) => said.push(d.toString()));
+    const exited = new Promise<number | null>((r) => warehouse.once('exit', (code) => r(code)));
+    warehouse.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(said.join('')).toContain('stopped; the server and its files are gone');
+    const url = JSON.parse(readFileSync(join(dir, 'state', 'tap.json'), 'utf8')).connection as string;
+    const password = new URL(url).password;
+    if (password) expect(said.join('')).not.toContain(password);
   }, 120_000);
 });
