@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { CONFIG_FLAGS, commandAction, configFileOf, parseLimit } from './command-support.js';
-import { table } from './runs.js';
+import { textTable } from '../core/text-table.js';
 import { openLedgerToRead, type LedgerRow, type SyncLogRow } from '../ledger/store.js';
 
 /**
@@ -84,7 +84,7 @@ export async function rowHistory(settings: Settings, externalId: string, opts: H
   const objects = new Set(rows.map((r) => r.object));
   if (objects.size > 1) lines.push(`(found as ${[...objects].sort().join(' and ')}: --object picks one)`);
   lines.push(
-    ...table(
+    ...textTable(
       ['at (UTC)', 'run id', 'stream', 'object', 'operation', 'status', 'message'],
       rows.map((r) => [
         r.at.replace('T', ' ').replace(/Z$/, ''),

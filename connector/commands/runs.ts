@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { CONFIG_FLAGS, commandAction, configFileOf, parseLimit } from './command-support.js';
 import { openLedgerToRead, type RunRow } from '../ledger/store.js';
+import { textTable } from '../core/text-table.js';
 
 /**
  * `target-siro runs`: the recent runs as the ledger's `runs` table records them (status, counts, duration),
@@ -55,20 +56,8 @@ export async function listRuns(settings: Settings, opts: RunsOptions): Promise<s
     String(r.deleted),
   ]);
   const lines = [`${runs.length === limit ? `the ${limit} newest runs` : `${runs.length} run(s)`} in the ledger (${location}), newest first:`];
-  lines.push(...table(header, body, 5));
+  lines.push(...textTable(header, body, 5));
   return lines.join('\n') + '\n';
-}
-
-/** A plain text table, two spaces between columns; columns from `rightFrom` on are right-aligned (numbers). */
-export function table(header: string[], body: string[][], rightFrom = Infinity): string[] {
-  const rows = [header, ...body];
-  const widths = header.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) =>
-    r
-      .map((cell, i) => (i >= rightFrom ? cell.padStart(widths[i]!) : i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd(),
-  );
 }
 
 function durationS(r: RunRow): number | null {

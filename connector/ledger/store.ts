@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Settings } from '../config/settings.js';
-import { ConfigError, TargetError, ioCause } from '../core/errors.js';
+import { ConfigError, EXIT_CODES, TargetError, ioCause } from '../core/errors.js';
 import { parseExact } from '../singer/exact-json.js';
 import { placeholders, type SqlDatabase, type SqlRunner, type SqlValue } from './database.js';
 
@@ -208,7 +208,7 @@ export interface RejectedQuery {
 /** The ledger failed during a run (disk full, database gone): the run stops without printing further states. */
 export class LedgerError extends TargetError {
   /** The ledger is where outcomes are recorded: failing to use it is an output failure (see OutputError). */
-  readonly exitCode = 7;
+  readonly exitCode = EXIT_CODES.output;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'LedgerError';

@@ -1,3 +1,4 @@
+import { textTable } from '../core/text-table.js';
 import type { Settings } from '../config/settings.js';
 import type { StreamCounts } from './counters.js';
 import type { Logger } from '../core/log.js';
@@ -28,12 +29,11 @@ export function printSummary(result: TargetRunResult, settings: Settings, log: L
     'run summary',
   );
 
-  const rows = [['stream', 'read', 'mapped', settings.dry_run ? 'written' : 'delivered', 'rejected', 'skipped', 'unchanged', 'deleted']];
+  const header = ['stream', 'read', 'mapped', settings.dry_run ? 'written' : 'delivered', 'rejected', 'skipped', 'unchanged', 'deleted'];
   const cells = (c: StreamCounts) => [c.read, c.mapped, c.delivered, c.rejected, c.skipped, c.unchanged, c.deleted].map(String);
-  for (const [name, c] of result.counters.streams) rows.push([name, ...cells(c)]);
-  rows.push(['total', ...cells(totals)]);
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  const body = [...result.counters.streams].map(([name, c]) => [name, ...cells(c)]);
+  body.push(['total', ...cells(totals)]);
+  const lines = textTable(header, body, 1);
   lines.push(
     `requests ${stats.requests}, retries ${stats.retries}, 429s ${stats.throttled}, states printed ${result.statesPrinted}, ` +
       `${seconds.toFixed(1)} s, ${rate} items/s`,

@@ -1,4 +1,4 @@
-import { ConfigError, TargetError } from '../core/errors.js';
+import { ConfigError, EXIT_CODES, TargetError } from '../core/errors.js';
 
 /**
  * tap-warehouse's failures, in target-siro's exit-code vocabulary (connector/core/errors.ts):
@@ -15,7 +15,7 @@ import { ConfigError, TargetError } from '../core/errors.js';
 
 /** The database could not be reached, or refused the tap's connection (exit 6, as target-siro's "cannot connect"). */
 export class WarehouseConnectError extends TargetError {
-  readonly exitCode = 6;
+  readonly exitCode = EXIT_CODES.siroUnreachable; // the same code as target-siro's "cannot connect"
   constructor(message: string) {
     super(message);
     this.name = 'WarehouseConnectError';
@@ -24,7 +24,7 @@ export class WarehouseConnectError extends TargetError {
 
 /** The database refused a value while the tap read rows (exit 3: bad input data). */
 export class WarehouseDataError extends TargetError {
-  readonly exitCode = 3;
+  readonly exitCode = EXIT_CODES.input;
   constructor(message: string) {
     super(message);
     this.name = 'WarehouseDataError';
@@ -33,7 +33,7 @@ export class WarehouseDataError extends TargetError {
 
 /** A query of the tap failed for a reason the tap has no class for (exit 1). */
 export class WarehouseError extends TargetError {
-  readonly exitCode = 1;
+  readonly exitCode = EXIT_CODES.bug;
   constructor(message: string) {
     super(message);
     this.name = 'WarehouseError';
