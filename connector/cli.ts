@@ -22,6 +22,7 @@ type AddCommand = (program: Command) => unknown;
 const COMMANDS: Record<string, () => Promise<AddCommand>> = {
   validate: async () => (await import('./commands/validate.js')).addValidateCommand,
   check: async () => (await import('./commands/check.js')).addCheckCommand,
+  init: async () => (await import('./commands/init.js')).addInitCommand,
   preview: async () => (await import('./commands/preview.js')).addPreviewCommand,
   rejects: async () => (await import('./commands/rejects.js')).addRejectsCommand,
   runs: async () => (await import('./commands/runs.js')).addRunsCommand,

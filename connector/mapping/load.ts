@@ -57,6 +57,10 @@ function checkFile(file: string, errors: MappingError[]): CheckedFile {
     errors.push(at(file, `cannot read: ${(e as Error).message}`));
     return { plans: [], streams: [] };
   }
+  return checkText(file, text, errors);
+}
+
+function checkText(file: string, text: string, errors: MappingError[]): CheckedFile {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -105,4 +109,13 @@ export function loadMappings(path: string): MappingSet {
   const unique = [...new Map(errors.map((e) => [e.message, e])).values()];
   if (unique.length > 0) throw new MappingErrors(unique);
   return mappingSet(files, plans.map(compileStream));
+}
+
+/** One mapping file's text, checked and compiled as if read from `file` (for mappings not yet written, such as `init`'s). */
+export function loadMappingText(file: string, text: string): MappingSet {
+  const errors: MappingError[] = [];
+  const checked = checkText(file, text, errors);
+  const unique = [...new Map(errors.map((e) => [e.message, e])).values()];
+  if (unique.length > 0) throw new MappingErrors(unique);
+  return mappingSet([file], checked.plans.map(compileStream));
 }

@@ -1,0 +1,575 @@
+import type { SiroObject } from '../siro/objects.js';
+import {
+  ACTIVITY_NAMES, CLOSED_NAMES, CONTENT_NAMES, CREATED_NAMES, DELETED_NAMES, DIRECTION_NAMES, DURATION_NAMES, END_NAMES,
+  START_NAMES, SUBJECT_NAMES, UPDATED_NAMES, ZONE_NAMES, firstNamed, groupRole, lastSegment, nameWords, normalName, type Role,
+} from './column-names.js';
+import { allShapes, mainShape, schemaTypes, type ColumnProfile, type StreamProfile } from './profile.js';
+import { columnsRead, leaf, type Leaf, type MapEntry, type StreamSuggestion, type SuggestedField } from './suggestion.js';
+
+/**
+ * The suggestion rules: which column becomes which Siro field, from the column's name, its declared type
+ * and the values sampled. Each rule is cautious: a field is suggested only when the column fits its type,
+ * and every suggestion says why, so the user can check it in one read.
+ */
+
+/** What a column holds, from its sampled values when there are any, else from its schema and SQL type. */
+type Kind = 'instant' | 'naive' | 'wallclock' | 'date' | 'integer' | 'number' | 'boolean' | 'text' | 'zone' | 'objects' | 'texts' | 'object' | 'unknown';
+
+function kindOf(c: ColumnProfile): Kind {
+  const withoutZone = c.sqlType !== undefined && /without time zone|^timestamp$|^datetime$/i.test(c.sqlType.trim());
+  if (c.filled > 0) {
+    if (allShapes(c, 'instant', 'naive')) {
+      if (c.shapes.get('naive')) return 'naive';
+      return withoutZone ? 'wallclock' : 'instant';
+    }
+    if (allShapes(c, 'date')) return 'date';
+    if (allShapes(c, 'integer')) return 'integer';
+    if (allShapes(c, 'integer', 'number')) return 'number';
+    if (allShapes(c, 'zone')) return 'zone';
+    const main = mainShape(c);
+    if (main === 'objects' || main === 'texts' || main === 'object' || main === 'boolean') return allShapes(c, main) ? main : 'unknown';
+    if (allShapes(c, 'text', 'zone')) return 'text';
+    return 'unknown';
+  }
+  const types = schemaTypes(c.schema);
+  const format = c.schema?.format;
+  if (types.has('string') && format === 'date-time') return withoutZone ? 'wallclock' : 'instant';
+  if (types.has('string') && format === 'date') return 'date';
+  if (types.has('integer')) return 'integer';
+  if (types.has('number')) return 'number';
+  if (types.has('boolean')) return 'boolean';
+  if (types.has('string')) return 'text';
+  if (types.has('array')) return 'texts';
+  if (types.has('object')) return 'object';
+  return 'unknown';
+}
+
+const KIND_TEXT: Record<Kind, string> = {
+  instant: 'date-time with offset',
+  naive: 'date-time without offset',
+  wallclock: 'wall-clock date-time',
+  date: 'date',
+  integer: 'integer',
+  number: 'number',
+  boolean: 'boolean',
+  text: 'text',
+  zone: 'IANA time zones',
+  objects: 'list of objects',
+  texts: 'list',
+  object: 'object',
+  unknown: 'mixed values',
+};
+
+const TIME_KINDS: readonly Kind[] = ['instant', 'naive', 'wallclock'];
+
+/** `started_at` (date-time with offset, e.g. 2026-03-04T20:00:00Z). */
+function describe(c: ColumnProfile, kinds: Map<string, Kind>): string {
+  const kind = kinds.get(c.path)!;
+  const sql = c.sqlType ? `${c.sqlType}, ` : '';
+  const example = c.examples[0] !== undefined ? `, e.g. ${c.examples[0]}` : '';
+  const empty = c.present > 0 && c.filled === 0 ? ', always empty in the sample' : '';
+  return `${c.path} (${sql}${KIND_TEXT[kind]}${example}${empty})`;
+}
+
+/** The kind of Siro activity a stream's name suggests (`calls` → CALL), for defaults. */
+export function activityOfStream(stream: string): string {
+  return activityOfText(stream) ?? 'MEETING';
+}
+
+function activityOfText(text: string): string | undefined {
+  const t = text.toLowerCase();
+  if (/e-?mail/.test(t)) return 'EMAIL';
+  if (/\bsms\b|text(?:s|_message)?\b|\bmessag/.test(t)) return 'TEXT';
+  if (/call|phone|dial/.test(t)) return 'CALL';
+  if (/appoint|visit|inspect|site|estimate|consult|tour|install|service/.test(t)) return 'APPOINTMENT';
+  if (/meet|video|zoom|teams|webinar|conference|demo/.test(t)) return 'MEETING';
+  if (/event/.test(t)) return 'EVENT';
+  return undefined;
+}
+
+const INBOUND = new Set(['in', 'inbound', 'incoming', 'i', 'inb', 'received', 'answered', 'inbound_call']);
+const OUTBOUND = new Set(['out', 'outbound', 'outgoing', 'o', 'outb', 'placed', 'dialed', 'dialled', 'outbound_call']);
+
+function directionOf(value: string): string | undefined {
+  const v = value.trim().toLowerCase();
+  if (INBOUND.has(v)) return 'INBOUND';
+  if (OUTBOUND.has(v)) return 'OUTBOUND';
+  return undefined;
+}
+
+function dispositionOf(value: string): string | undefined {
+  const v = value.trim().toLowerCase().replace(/[^a-z]/g, '');
+  if (/won|win/.test(v)) return 'WON';
+  if (/lost|lose|dead|cancel/.test(v)) return 'LOST';
+  if (/^(open|active|inprogress|pending|new|qualified|negotiation|proposal)/.test(v)) return 'OPEN';
+  return undefined;
+}
+
+/** A stream name without its schema prefix, singular: `public-calls` → `call`, `crm.Opportunities` → `opportunity`. */
+export function entityName(stream: string): string {
+  const base = stream.split(/[-.]/).filter((p) => p !== '').pop() ?? stream;
+  const words = nameWords(base);
+  const last = words.pop() ?? 'row';
+  const singular = last.endsWith('ies') ? `${last.slice(0, -3)}y` : last.endsWith('sses') ? last.slice(0, -2) : last.endsWith('s') && !last.endsWith('ss') ? last.slice(0, -1) : last;
+  return [...words, singular].join('_') || 'row';
+}
+
+const LIQUID_NAME = /^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$/;
+
+export interface SuggestOptions {
+  object?: SiroObject;
+}
+
+/** The object a stream's name suggests: deals and opportunities → opportunity, anything else → engagement. */
+export function objectOfStream(stream: string): SiroObject {
+  return /deal|opportunit|(^|[^a-z])opps?([^a-z]|$)/i.test(stream) ? 'opportunity' : 'engagement';
+}
+
+export function suggestStream(profile: StreamProfile, opts: SuggestOptions = {}): StreamSuggestion {
+  const object = opts.object ?? objectOfStream(profile.stream);
+  const columns = [...profile.columns.values()];
+  const kinds = new Map(columns.map((c) => [c.path, kindOf(c)]));
+  const s = new Suggester(profile, kinds, object);
+  const fields = s.build();
+  const read = columnsRead(fields);
+  return { stream: profile.stream, object, fields, unused: unusedColumns(columns, read, kinds), dropped: [], notes: s.notes, sampled: profile.records.length };
+}
+
+/**
+ * The columns no field reads: each top-level column once, and for an object column some of whose keys are
+ * read (HubSpot's `properties`), the keys left, named up to a handful.
+ */
+function unusedColumns(columns: ColumnProfile[], read: Set<string>, kinds: Map<string, Kind>): string[] {
+  const out: string[] = [];
+  for (const c of columns) {
+    if (c.path.includes('.') || read.has(c.path)) continue;
+    const prefix = `${c.path}.`;
+    const nested = columns.filter((n) => n.path.startsWith(prefix));
+    const readNested = nested.filter((n) => read.has(n.path) || [...read].some((r) => r.startsWith(`${n.path}.`)));
+    if (readNested.length === 0) {
+      out.push(describe(c, kinds));
+      continue;
+    }
+    const left = nested.filter((n) => !readNested.includes(n));
+    if (left.length === 0) continue;
+    const shown = left.slice(0, 8).map((n) => n.path.slice(prefix.length));
+    out.push(`${c.path}: ${left.length} more keys (${shown.join(', ')}${left.length > shown.length ? ', …' : ''})`);
+  }
+  return out;
+}
+
+class Suggester {
+  readonly notes: string[] = [];
+  private readonly paths: string[];
+  private readonly used = new Set<string>();
+
+  constructor(
+    private readonly profile: StreamProfile,
+    private readonly kinds: Map<string, Kind>,
+    private readonly object: SiroObject,
+  ) {
+    this.paths = [...profile.columns.keys()];
+  }
+
+  private col(path: string): ColumnProfile {
+    return this.profile.columns.get(path)!;
+  }
+
+  private kind(path: string): Kind {
+    return this.kinds.get(path)!;
+  }
+
+  private why(path: string): string {
+    return describe(this.col(path), this.kinds);
+  }
+
+  /** Unused columns of these kinds, by name preference. */
+  private named(names: readonly string[], kinds: readonly Kind[]): string | undefined {
+    const candidates = this.paths.filter((p) => !this.used.has(p) && kinds.includes(this.kind(p)) && !this.profile.keyProperties.includes(p));
+    const hit = firstNamed(candidates, names);
+    if (hit) this.used.add(hit);
+    return hit;
+  }
+
+  build(): SuggestedField[] {
+    const fields: SuggestedField[] = [];
+    const key = this.externalId();
+    fields.push(key);
+    return this.object === 'engagement' ? [...fields, ...this.engagement()] : [...fields, ...this.opportunity()];
+  }
+
+  private externalId(): SuggestedField {
+    const keys = this.profile.keyProperties.filter((k) => this.profile.columns.has(k));
+    const entity = entityName(this.profile.stream);
+    if (keys.length === 0) {
+      const id = firstNamed(this.paths, ['id', `${normalName(entity)}id`, 'uuid', 'key', 'externalid']);
+      if (!id) throw new Error(`no key_properties and no id column`);
+      keys.push(id);
+      this.notes.push(`The stream declares no key_properties: \`${id}\` is taken as the row's key. Check it is unique.`);
+    }
+    for (const k of keys) this.used.add(k);
+    const keyWhy = `key_properties ${keys.join(', ')} (${keys.map((k) => KIND_TEXT[this.kind(k)]).join(', ')})`;
+    if (keys.every((k) => LIQUID_NAME.test(k))) {
+      const template = `${entity.replace(/_/g, '-')}-${keys.map((k) => `{{ ${k} }}`).join('-')}`;
+      return { name: 'externalId', source: leaf([['template', template]], `${keyWhy}: namespaced by the stream, so ids of other tables cannot collide; exact for big integers`) };
+    }
+    if (keys.length === 1) return { name: 'externalId', source: leaf(keys[0]!, `${keyWhy}: the key as is`) };
+    throw new Error(`its key columns (${keys.join(', ')}) cannot be combined in a template`);
+  }
+
+  // ---- time -------------------------------------------------------------------------------------------
+
+  private zoneColumn: string | undefined | null = null;
+
+  /** A column of IANA zone names (by its values, or by its name when nothing was sampled). */
+  private zone(): string | undefined {
+    if (this.zoneColumn !== null) return this.zoneColumn;
+    const byValue = this.paths.filter((p) => this.kind(p) === 'zone');
+    const hit = firstNamed(byValue, ZONE_NAMES) ?? byValue[0] ?? (this.profile.records.length === 0 ? firstNamed(this.paths.filter((p) => this.kind(p) === 'text'), ZONE_NAMES) : undefined);
+    if (hit) this.used.add(hit);
+    this.zoneColumn = hit;
+    return hit;
+  }
+
+  /** A date-time leaf for a column: naive times read in the zone column, or a placeholder zone with a note. */
+  private time(path: string, type: 'datetime' | 'localdatetime' = 'datetime', plus?: [string, string]): Leaf {
+    const kind = this.kind(path);
+    const zone = this.zone();
+    const source: [string, unknown][] = [['column', path], ['type', type]];
+    let why = this.why(path);
+    if (kind === 'naive' || kind === 'wallclock') {
+      source.push(['timezone', zone ? { column: zone } : 'UTC']);
+      why += zone
+        ? `; read in the zone of ${zone}`
+        : kind === 'naive'
+          ? '; no offset: set timezone to the zone these times were written in'
+          : '; a wall-clock type the tap labels +00:00: if it is not UTC, say the zone (docs/mapping-language.md, Time zones)';
+    } else if (type === 'localdatetime' && zone) {
+      source.push(['timezone', { column: zone }]);
+      why += `; shown in the zone of ${zone}`;
+    }
+    if (plus) {
+      source.push(['plus', { column: plus[0], unit: plus[1] }]);
+    }
+    return leaf(source, why);
+  }
+
+  private times(startNames: readonly string[]): SuggestedField[] {
+    const out: SuggestedField[] = [];
+    const timeKinds: Kind[] = [...TIME_KINDS];
+    const start = this.named(startNames, timeKinds);
+    if (start) {
+      const fallback = this.col(start).filled < this.col(start).present ? this.named(startNames, timeKinds) : undefined;
+      if (fallback && this.kind(fallback) === this.kind(start) && LIQUID_NAME.test(start) && LIQUID_NAME.test(fallback)) {
+        const l = this.time(start);
+        (l.source as [string, unknown][])[0] = ['template', `{{ ${start} | default: ${fallback} }}`];
+        l.why = `${this.why(start)}, else ${this.why(fallback)} where it is empty`;
+        out.push({ name: 'startTime', source: l });
+      } else {
+        if (fallback) this.used.delete(fallback);
+        out.push({ name: 'startTime', source: this.time(start) });
+      }
+      if (this.zone()) out.push({ name: 'startTimeLocalized', source: this.time(start, 'localdatetime') });
+    }
+    const end = this.named(END_NAMES, timeKinds);
+    if (end) out.push({ name: 'endTime', source: this.time(end) });
+    else if (start) {
+      const duration = this.duration();
+      if (duration) {
+        const l = this.time(start, 'datetime', [duration.path, duration.unit]);
+        l.why = `${this.why(start)} plus ${this.why(duration.path)} in ${duration.unit}${duration.sure ? ' (from its name)' : ' (a guess: check the unit)'}`;
+        out.push({ name: 'endTime', source: l });
+      }
+    }
+    return out;
+  }
+
+  private duration(): { path: string; unit: string; sure: boolean } | undefined {
+    const candidates = this.paths.filter((p) => !this.used.has(p) && (this.kind(p) === 'integer' || this.kind(p) === 'number'));
+    for (const [name, unit, sure] of DURATION_NAMES) {
+      const hit = candidates.find((p) => normalName(p) === name);
+      if (hit) {
+        this.used.add(hit);
+        return { path: hit, unit, sure };
+      }
+    }
+    return undefined;
+  }
+
+  private stamp(name: string, names: readonly string[]): SuggestedField[] {
+    const path = this.named(names, [...TIME_KINDS, 'date']);
+    return path ? [{ name, source: this.time(path) }] : [];
+  }
+
+  // ---- text and codes ---------------------------------------------------------------------------------
+
+  private text(name: string, names: readonly string[]): SuggestedField[] {
+    const path = this.named(names, ['text']);
+    return path ? [{ name, source: leaf(path, this.why(path)) }] : [];
+  }
+
+  /** Sampled distinct values of a column, most frequent first (undefined: too many to be codes). */
+  private values(path: string): [string, number][] | undefined {
+    const d = this.col(path).distinct;
+    return d ? [...d.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])) : undefined;
+  }
+
+  /**
+   * A `map:` over every sampled value: those `decide` knows, and the rest to `fallback` marked for the user.
+   * Keys that differ only in case are merged (the mapping looks values up ignoring case).
+   */
+  private mapOf(values: [string, number][], decide: (v: string) => string | undefined, fallback: string | null, ask: string): MapEntry[] {
+    const seen = new Set<string>();
+    const entries: MapEntry[] = [];
+    for (const [value, count] of values) {
+      const lower = value.toLowerCase();
+      if (seen.has(lower)) continue;
+      seen.add(lower);
+      const to = decide(value);
+      entries.push(to !== undefined ? { from: value, to, note: `${count}×` } : { from: value, to: fallback, note: `${count}×: ${ask}` });
+    }
+    return entries;
+  }
+
+  private direction(): SuggestedField[] {
+    const candidates = this.paths.filter((p) => !this.used.has(p) && this.kind(p) === 'text');
+    const byName = firstNamed(candidates, DIRECTION_NAMES);
+    const byValue = candidates.find((p) => {
+      const values = this.values(p);
+      return values !== undefined && values.length <= 8 && values.every(([v]) => directionOf(v) !== undefined);
+    });
+    const path = byName ?? byValue;
+    if (!path) return [];
+    const values = this.values(path);
+    if (!values && this.col(path).filled > 0) return [];
+    this.used.add(path);
+    const map: MapEntry[] = values && values.length > 0
+      ? this.mapOf(values, directionOf, null, 'INBOUND or OUTBOUND? (null: sent without a direction)')
+      : ['in', 'inbound', 'out', 'outbound'].map((v) => ({ from: v, to: directionOf(v)! }));
+    const sampled = values && values.length > 0 ? `${values.length} sampled values` : 'no values sampled: the common spellings';
+    return [{ name: 'direction', source: leaf([['column', path]], `${path} (${sampled}); a value not listed rejects its row`, { map }) }];
+  }
+
+  private engagementType(): SuggestedField[] {
+    const fallback = activityOfStream(this.profile.stream);
+    const label = fallback.charAt(0) + fallback.slice(1).toLowerCase();
+    const candidates = this.paths.filter((p) => !this.used.has(p) && this.kind(p) === 'text');
+    const path = firstNamed(
+      candidates.filter((p) => {
+        const v = this.values(p);
+        return v !== undefined && v.length > 0 && v.length <= 20;
+      }),
+      ACTIVITY_NAMES,
+    );
+    const streamWhy = `from the stream name ${this.profile.stream}`;
+    if (!path) {
+      return [{
+        name: 'engagementType',
+        source: { kind: 'group', fields: [
+          { name: 'name', source: leaf([['value', label]], `a constant: ${streamWhy}`) },
+          { name: 'activityType', source: leaf([['value', fallback]], `a constant: ${streamWhy} (MEETING, CALL, APPOINTMENT, EMAIL, TEXT, EVENT)`) },
+        ] },
+      }];
+    }
+    this.used.add(path);
+    const values = this.values(path)!;
+    const map = this.mapOf(values, activityOfText, fallback, `guessed ${fallback} ${streamWhy}: decide`);
+    return [{
+      name: 'engagementType',
+      source: { kind: 'group', why: `${path}: ${values.length} sampled kinds`, fields: [
+        { name: 'name', source: leaf([['column', path], ['default', label]], `${this.why(path)}: the type's name in Siro`) },
+        { name: 'activityType', source: leaf([['column', path]], `${path}: each sampled kind, as Siro's activity type`, { map, after: [['default', fallback]] }) },
+      ] },
+    }];
+  }
+
+  private disposition(path: string): Leaf | undefined {
+    const values = this.values(path);
+    if (!values || values.length === 0 || !values.some(([v]) => dispositionOf(v) !== undefined)) return undefined;
+    const map = this.mapOf(values, dispositionOf, 'OPEN', 'guessed OPEN: decide');
+    return leaf([['column', path]], `${path} (${values.length} sampled values); a value not listed rejects its row`, { map });
+  }
+
+  // ---- groups of columns → nested objects ----------------------------------------------------------------
+
+  private groups(): Map<string, Map<Role, string>> {
+    const groups = new Map<string, Map<Role, string>>();
+    for (const p of this.paths) {
+      if (this.used.has(p) || p.includes('.') && this.kind(p.split('.')[0]!) !== 'object') continue;
+      const { group, role } = groupRole(p);
+      if (!group || !role) continue;
+      const roles = groups.get(group) ?? new Map<Role, string>();
+      groups.set(group, roles);
+      if (!roles.has(role)) roles.set(role, p);
+    }
+    // Bare columns belong to the account (phone, email, address) and the deal (amount, status) when those exist.
+    for (const p of this.paths) {
+      if (this.used.has(p)) continue;
+      const { group, role } = groupRole(p);
+      if (group || !role) continue;
+      const target = ['amount', 'status', 'closed'].includes(role) ? groups.get('opportunity') : groups.get('account');
+      if (target && !target.has(role)) target.set(role, p);
+    }
+    return groups;
+  }
+
+  private idLeaf(path: string): Leaf {
+    return leaf(path, this.why(path));
+  }
+
+  private textField(name: string, path: string | undefined, kinds: Kind[] = ['text']): SuggestedField[] {
+    if (!path || !kinds.includes(this.kind(path))) return [];
+    this.used.add(path);
+    return [{ name, source: leaf(path, this.why(path)) }];
+  }
+
+  private listField(name: string, path: string | undefined): SuggestedField[] {
+    if (!path || !['text', 'texts', 'integer'].includes(this.kind(path))) return [];
+    this.used.add(path);
+    return [{ name, source: { kind: 'list', items: [leaf(path, this.why(path))], why: this.why(path) } }];
+  }
+
+  private personName(roles: Map<Role, string>): SuggestedField[] {
+    const first = roles.get('firstName');
+    const last = roles.get('lastName');
+    if (roles.has('name')) return this.textField('name', roles.get('name'));
+    if (first && last && LIQUID_NAME.test(first) && LIQUID_NAME.test(last)) {
+      this.used.add(first).add(last);
+      return [{ name: 'name', source: leaf([['template', `{{ ${first} }} {{ ${last} }}`]], `${first} and ${last}`) }];
+    }
+    return [];
+  }
+
+  private address(roles: Map<Role, string>): SuggestedField[] {
+    const parts = (['street', 'city', 'state', 'zip'] as const).map((r) => roles.get(r));
+    if (parts.some((p) => !p || this.kind(p) !== 'text' && this.kind(p) !== 'integer')) return [];
+    const country = roles.get('country');
+    const fields: SuggestedField[] = (['street', 'city', 'state', 'zip'] as const).map((r, i) => ({ name: r, source: leaf(parts[i]!, this.why(parts[i]!)) }));
+    for (const p of parts) this.used.add(p!);
+    if (country && this.kind(country) === 'text') {
+      this.used.add(country);
+      fields.push({ name: 'country', source: leaf([['column', country], ['default', 'US']], `${this.why(country)}; US when empty (Siro needs all five)`) });
+    } else {
+      fields.push({ name: 'country', source: leaf([['value', 'US']], 'no country column: a constant (Siro needs all five; change it if not US)') });
+    }
+    return [{ name: 'addresses', source: { kind: 'list', why: 'street, city, state, zip and country: Siro takes an address only with all five', items: [{ kind: 'group', fields }] } }];
+  }
+
+  private objectGroup(name: string, roles: Map<Role, string> | undefined, build: (roles: Map<Role, string>) => SuggestedField[]): SuggestedField[] {
+    const id = roles?.get('id');
+    if (!roles || !id || !['text', 'integer'].includes(this.kind(id))) return [];
+    this.used.add(id);
+    const fields = [{ name: 'externalId', source: this.idLeaf(id) }, ...build(roles)];
+    return [{ name, source: { kind: 'group', fields, why: `columns ${[...new Set([id, ...columnsRead(fields)])].join(', ')}; left out when they are all empty` } }];
+  }
+
+  private account(groups: Map<string, Map<Role, string>>): SuggestedField[] {
+    return this.objectGroup('account', groups.get('account'), (r) => [
+      ...this.textField('name', r.get('name')),
+      ...this.address(r),
+      ...this.listField('phoneNumbers', r.get('phone')),
+      ...this.listField('emailAddresses', r.get('email')),
+    ]);
+  }
+
+  private contact(groups: Map<string, Map<Role, string>>): SuggestedField[] {
+    return this.objectGroup('contact', groups.get('contact'), (r) => [
+      ...this.personName(r),
+      ...this.address(r),
+      ...this.listField('phoneNumbers', r.get('phone')),
+      ...this.listField('emailAddresses', r.get('email')),
+    ]);
+  }
+
+  private opportunityFields(r: Map<Role, string>): SuggestedField[] {
+    const out: SuggestedField[] = [...this.textField('name', r.get('name'))];
+    const amount = r.get('amount');
+    if (amount && ['number', 'integer', 'text'].includes(this.kind(amount)) && (this.kind(amount) !== 'text' || this.col(amount).filled === 0)) {
+      this.used.add(amount);
+      out.push({ name: 'amount', source: leaf([['column', amount], ['type', 'number']], this.why(amount)) });
+    }
+    const status = r.get('status');
+    const disposition = status ? this.disposition(status) : undefined;
+    if (status && disposition) {
+      this.used.add(status);
+      out.push({ name: 'disposition', source: disposition });
+    }
+    const closed = r.get('closed');
+    if (closed && [...TIME_KINDS, 'date'].includes(this.kind(closed))) {
+      this.used.add(closed);
+      out.push({ name: 'closedAt', source: this.time(closed) });
+    }
+    return out;
+  }
+
+  private users(groups: Map<string, Map<Role, string>>): SuggestedField[] {
+    const roles = groups.get('user');
+    const id = roles?.get('id');
+    if (roles && id && ['text', 'integer'].includes(this.kind(id))) {
+      this.used.add(id);
+      const fields: SuggestedField[] = [
+        { name: 'externalId', source: this.idLeaf(id) },
+        ...this.textField('email', roles.get('email')),
+        ...this.personName(roles),
+      ];
+      return [{ name: 'engagementUsers', source: { kind: 'list', why: `the rep: columns ${[...columnsRead(fields)].join(', ')}; dropped when ${id} is empty`, items: [{ kind: 'group', fields }] } }];
+    }
+    // A JSON array of people (attendees, participants): one engagement user per element.
+    const people = this.paths.find((p) => !this.used.has(p) && this.kind(p) === 'objects' && /attendee|participant|user|rep|host|owner|agent|member|people|staff|invitee/i.test(lastSegment(p)));
+    if (!people) return [];
+    const keys = [...this.col(people).elementKeys];
+    const idKey = firstNamed(keys, ['id', 'userid', 'externalid', 'repid', 'employeeid', 'uuid', 'email', 'emailaddress']);
+    if (!idKey || !LIQUID_NAME.test(idKey)) return [];
+    this.used.add(people);
+    const email = firstNamed(keys.filter((k) => k !== idKey), ['email', 'emailaddress', 'mail']);
+    const name = firstNamed(keys.filter((k) => k !== idKey), ['name', 'fullname', 'displayname']);
+    const fields: SuggestedField[] = [
+      { name: 'externalId', source: leaf(idKey, `each element's ${idKey}`) },
+      ...(email ? [{ name: 'email', source: leaf(email, `each element's ${email}`) }] : []),
+      ...(name ? [{ name: 'name', source: leaf(name, `each element's ${name}`) }] : []),
+    ];
+    return [{ name: 'engagementUsers', source: { kind: 'each', column: people, fields, why: `${this.why(people)}: one user per element (keys ${keys.slice(0, 6).join(', ')})` } }];
+  }
+
+  // ---- the two objects ------------------------------------------------------------------------------------
+
+  private engagement(): SuggestedField[] {
+    const times = this.times(START_NAMES);
+    const fields: SuggestedField[] = [
+      ...this.text('subject', SUBJECT_NAMES),
+      ...this.text('content', CONTENT_NAMES),
+      ...this.direction(),
+      ...times,
+      ...this.stamp('remoteCreatedAt', CREATED_NAMES),
+      ...this.stamp('remoteUpdatedAt', UPDATED_NAMES),
+      ...this.stamp('deletedAt', DELETED_NAMES),
+      ...this.engagementType(),
+    ];
+    if (!times.some((f) => f.name === 'startTime')) this.notes.push('No start time found: Siro shows engagements by startTime, so map one if the table has it.');
+    const groups = this.groups();
+    fields.push(...this.account(groups), ...this.contact(groups), ...this.users(groups));
+    fields.push(...this.objectGroup('opportunity', groups.get('opportunity'), (r) => this.opportunityFields(r)));
+    return fields;
+  }
+
+  private opportunity(): SuggestedField[] {
+    const groups = this.groups();
+    // The table is the deal itself: its own name, amount and stage columns have no prefix.
+    const own = new Map<Role, string>();
+    const name = this.named(['name', 'dealname', 'opportunityname', 'title', 'subject'], ['text']);
+    if (name) own.set('name', name);
+    const amount = this.named(['amount', 'dealamount', 'hsamount', 'value', 'total', 'opportunityamount', 'price'], ['number', 'integer']);
+    if (amount) own.set('amount', amount);
+    const status = firstNamed(this.paths.filter((p) => !this.used.has(p) && this.kind(p) === 'text'), ['disposition', 'status', 'stage', 'dealstage', 'stagename', 'opportunitystage', 'state']);
+    if (status) own.set('status', status);
+    const closed = this.named(CLOSED_NAMES, [...TIME_KINDS, 'date']);
+    if (closed) own.set('closed', closed);
+    if (name) this.used.delete(name);
+    if (amount) this.used.delete(amount);
+    if (closed) this.used.delete(closed);
+    const fields = this.opportunityFields(own);
+    fields.push(...this.stamp('remoteCreatedAt', CREATED_NAMES), ...this.stamp('deletedAt', DELETED_NAMES));
+    fields.push(...this.account(groups), ...this.contact(groups));
+    return fields;
+  }
+}
