@@ -7,6 +7,7 @@ import { packageRoot } from '../connector/core/paths.js';
 import { startSandbox } from '../connector/sandbox/server.js';
 import type { SandboxObjectRecord } from '../connector/sandbox/server.js';
 import { childEnv, runPipeline, type PipelineResult } from './pipeline.js';
+import { compareStream, summarize } from './compare-mappings.js';
 import { DEMO_SIZE, generateSample, type SampleData } from './sample-data.js';
 import { startDemoPostgres } from './postgres.js';
 import { fetchEngagements, fetchStats, writeCounts, writtenBetween, type WriteCounts } from './sandbox-readback.js';
@@ -23,7 +24,7 @@ import { StoppedError, Teardown } from './teardown.js';
  */
 
 const SEED = 42;
-const STEPS = 7;
+const STEPS = 8;
 const STATE_FILE = 'state/state.json';
 const COMMAND = `tap-warehouse --config tap.json --state ${STATE_FILE} | target-siro --config config.json`;
 
@@ -96,7 +97,11 @@ async function main(teardown: Teardown): Promise<void> {
   const afterRun2 = await fetchEngagements(sandbox.url);
   showDeleted(afterRun2, changes);
 
-  step(7, STEPS, 'Result');
+  step(7, STEPS, `What \`target-siro init\` writes for these views, beside the shipped mapping`);
+  await showInit(work, teardown, streams);
+  teardown.throwIfStopped();
+
+  step(8, STEPS, 'Result');
   const stats = await fetchStats(sandbox.url);
   detail(`run 1: ${count(run1.written.length)} items sent to Siro`);
   detail(
@@ -152,6 +157,38 @@ async function runOnce(work: string, sandboxUrl: string, teardown: Teardown, bef
   detail(`${states} state line${states === 1 ? '' : 's'} printed, the last one saved to ${STATE_FILE}; ${seconds(Date.now() - started)}`);
   const after = writeCounts(await fetchEngagements(sandboxUrl));
   return { result, written: writtenBetween(before, after), after };
+}
+
+/**
+ * `tap-warehouse --config tap.json | target-siro init --out suggested`: the starter mapping a new user would
+ * get for the demo's two views, compared field by field with mappings/default.yml.
+ */
+async function showInit(work: string, teardown: Teardown, streams: { calls: string; appointments: string }): Promise<void> {
+  const result = await runPipeline({
+    tapArgs: ['--config', 'tap.json'],
+    targetArgs: ['init', '--out', 'suggested'],
+    cwd: work,
+    env: childEnv(),
+    signal: teardown.signal,
+    timeoutMs: 60_000,
+  });
+  teardown.throwIfStopped();
+  if (result.tap.code !== 0 || result.target.code !== 0) {
+    throw new DemoFailure(`init failed: tap-warehouse exited ${result.tap.code ?? result.tap.signal}, target-siro init exited ${result.target.code ?? result.target.signal}\n${result.target.stderr}`);
+  }
+  detail(`tap-warehouse --config tap.json | target-siro init --out suggested`);
+  for (const line of result.target.stderr.split('\n').filter((l) => l.startsWith('  '))) detail(line);
+  for (const stream of [streams.calls, streams.appointments]) {
+    const rows = compareStream(join(packageRoot, 'mappings', 'default.yml'), join(work, 'suggested', `${stream}.yml`), stream);
+    const { same, differ, onlyShipped, onlySuggested } = summarize(rows);
+    const shipped = rows.filter((r) => r.shipped !== undefined).length;
+    detail('');
+    detail(`${stream}: init chose the shipped source for ${same.length} of the ${shipped} fields mappings/default.yml fills:`);
+    detail(`  ${same.map((r) => r.field).join(', ')}`);
+    for (const r of differ) detail(`  ${r.field}: shipped ${r.shipped}; init ${r.suggested}`);
+    if (onlyShipped.length) detail(`  only in the shipped mapping: ${onlyShipped.map((r) => r.field).join(', ')}`);
+    if (onlySuggested.length) detail(`  only in init's: ${onlySuggested.map((r) => `${r.field} (${r.suggested})`).join(', ')}`);
+  }
 }
 
 interface Bookmark {

@@ -138,8 +138,9 @@ export function initReport(written: WrittenFile[], input: string | undefined): s
       const fields = countFields(s.fields);
       const sample = s.sampled === 0
         ? 'no records sampled (schema only)'
-        : `${c.mapped} of ${s.sampled} sampled records map${c.unsampled > 0 ? ` (${c.unsampled} more not sampled)` : ''}`;
-      lines.push(`  ${s.stream} → ${s.object}: ${fields} fields; ${sample}; ${s.unused.length} columns not used (listed in the file)`);
+        : `${c.mapped.toLocaleString('en-US')} of ${s.sampled.toLocaleString('en-US')} sampled records map${c.unsampled > 0 ? ` (${c.unsampled} more not sampled)` : ''}`;
+      const unused = s.unused.length === 0 ? 'every column used' : `${s.unused.length} column${s.unused.length === 1 ? '' : 's'} not used (listed in the file)`;
+      lines.push(`  ${s.stream} → ${s.object}: ${fields} fields; ${sample}; ${unused}`);
       if (c.refused.count > 0) lines.push(`  ${s.stream}: ${c.refused.count} sampled records are refused whatever the mapping: ${c.refused.reason}`);
       for (const d of s.dropped) lines.push(`  ${s.stream}: left out ${d}`);
     }

@@ -154,6 +154,7 @@ export function displayValue(text: string): string {
   return oneLine.length > MAX_EXAMPLE_CHARS ? `${oneLine.slice(0, MAX_EXAMPLE_CHARS - 1)}…` : oneLine;
 }
 
+const NUMERIC_TEXT = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 /** Looks like a date and time (not bare digits, which parseTime would read as epoch numbers). */
 const DATE_LIKE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/;
@@ -173,6 +174,8 @@ function shapeOf(value: unknown, c: ColumnProfile): ValueShape {
   if (text.includes('/') || text === 'UTC') {
     if (timeZoneNamed(text)) return 'zone';
   }
+  // Numbers as text (HubSpot sends every property as text; numeric columns in some taps): numbers.
+  if (NUMERIC_TEXT.test(text)) return /[.eE]/.test(text) ? 'number' : 'integer';
   const json = jsonText(text);
   if (Array.isArray(json)) return listShape(json, c);
   if (json !== undefined) return 'object';

@@ -28,7 +28,8 @@ function kindOf(c: ColumnProfile): Kind {
     if (allShapes(c, 'zone')) return 'zone';
     const main = mainShape(c);
     if (main === 'objects' || main === 'texts' || main === 'object' || main === 'boolean') return allShapes(c, main) ? main : 'unknown';
-    if (allShapes(c, 'text', 'zone')) return 'text';
+    // Text that is sometimes all digits (zip codes, HubSpot's numeric properties) is text.
+    if (allShapes(c, 'text', 'zone', 'integer', 'number')) return 'text';
     return 'unknown';
   }
   const types = schemaTypes(c.schema);
@@ -61,6 +62,8 @@ const KIND_TEXT: Record<Kind, string> = {
 };
 
 const TIME_KINDS: readonly Kind[] = ['instant', 'naive', 'wallclock'];
+/** Start names too vague to serve as another column's fallback. */
+const GENERIC_TIME_NAMES = new Set(['date', 'timestamp', 'datetime', 'start', 'startdate', 'eventdate', 'eventtime']);
 
 /** `started_at` (date-time with offset, e.g. 2026-03-04T20:00:00Z). */
 function describe(c: ColumnProfile, kinds: Map<string, Kind>): string {
@@ -112,6 +115,12 @@ export function entityName(stream: string): string {
   const last = words.pop() ?? 'row';
   const singular = last.endsWith('ies') ? `${last.slice(0, -3)}y` : last.endsWith('sses') ? last.slice(0, -2) : last.endsWith('s') && !last.endsWith('ss') ? last.slice(0, -1) : last;
   return [...words, singular].join('_') || 'row';
+}
+
+function isZoneName(path: string): boolean {
+  const words = nameWords(path);
+  const last = words.at(-1);
+  return ZONE_NAMES.includes(normalName(path)) || last === 'tz' || last === 'timezone' || (last === 'zone' && words.at(-2) === 'time');
 }
 
 const LIQUID_NAME = /^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$/;
@@ -225,7 +234,9 @@ class Suggester {
   private zone(): string | undefined {
     if (this.zoneColumn !== null) return this.zoneColumn;
     const byValue = this.paths.filter((p) => this.kind(p) === 'zone');
-    const hit = firstNamed(byValue, ZONE_NAMES) ?? byValue[0] ?? (this.profile.records.length === 0 ? firstNamed(this.paths.filter((p) => this.kind(p) === 'text'), ZONE_NAMES) : undefined);
+    // Without records, a text column named like a zone (`timezone`, `customer_tz`) is taken on its name.
+    const byName = this.profile.records.length === 0 ? this.paths.filter((p) => this.kind(p) === 'text' && isZoneName(p)) : [];
+    const hit = firstNamed(byValue, ZONE_NAMES) ?? byValue[0] ?? firstNamed(byName, ZONE_NAMES) ?? byName[0];
     if (hit) this.used.add(hit);
     this.zoneColumn = hit;
     return hit;
@@ -259,7 +270,9 @@ class Suggester {
     const timeKinds: Kind[] = [...TIME_KINDS];
     const start = this.named(startNames, timeKinds);
     if (start) {
-      const fallback = this.col(start).filled < this.col(start).present ? this.named(startNames, timeKinds) : undefined;
+      // A second start column covers rows where the first is empty (HubSpot: hs_meeting_start_time is
+      // optional, hs_timestamp required; Salesforce: StartDateTime, ActivityDateTime).
+      const fallback = this.named(startNames.filter((n) => !GENERIC_TIME_NAMES.has(n)), timeKinds);
       if (fallback && this.kind(fallback) === this.kind(start) && LIQUID_NAME.test(start) && LIQUID_NAME.test(fallback)) {
         const l = this.time(start);
         (l.source as [string, unknown][])[0] = ['template', `{{ ${start} | default: ${fallback} }}`];
@@ -305,7 +318,26 @@ class Suggester {
 
   private text(name: string, names: readonly string[]): SuggestedField[] {
     const path = this.named(names, ['text']);
-    return path ? [{ name, source: leaf(path, this.why(path)) }] : [];
+    if (!path) return [];
+    const c = this.col(path);
+    const html = c.examples.some((e) => /<\/?[a-z][a-z0-9]*[\s/>]/i.test(e) || /&(?:[a-z]+|#\d+);/i.test(e));
+    if (html && LIQUID_NAME.test(path)) {
+      return [{ name, source: leaf([['template', `{{ ${path} | strip_html }}`]], `${this.why(path)}: HTML in the sample, so its tags are stripped`) }];
+    }
+    return [{ name, source: leaf(path, this.why(path)) }];
+  }
+
+  /** No subject column: one made of the activity kind and the account's name, as the shipped mapping does. */
+  private subjectFrom(fields: SuggestedField[]): SuggestedField[] {
+    if (fields.some((f) => f.name === 'subject')) return [];
+    const typeName = (fields.find((f) => f.name === 'engagementType')?.source as { fields?: SuggestedField[] } | undefined)?.fields?.find((f) => f.name === 'name')?.source;
+    const kindColumn = typeName?.kind === 'leaf' && typeof typeName.source !== 'string' && typeName.source[0]?.[0] === 'column' ? String(typeName.source[0][1]) : undefined;
+    const account = (fields.find((f) => f.name === 'account')?.source as { fields?: SuggestedField[] } | undefined)?.fields?.find((f) => f.name === 'name')?.source;
+    const accountColumn = account?.kind === 'leaf' && typeof account.source === 'string' ? account.source : undefined;
+    if (!accountColumn || !LIQUID_NAME.test(accountColumn)) return [];
+    const label = activityOfStream(this.profile.stream).toLowerCase();
+    const what = kindColumn && LIQUID_NAME.test(kindColumn) ? `{{ ${kindColumn} | default: "${label.charAt(0).toUpperCase()}${label.slice(1)}" }}` : `${label.charAt(0).toUpperCase()}${label.slice(1)}`;
+    return [{ name: 'subject', source: leaf([['template', `${what} with {{ ${accountColumn} }}`]], kindColumn ? `no subject column: the kind and the account's name` : `no subject column: the stream's kind and the account's name`) }];
   }
 
   /** Sampled distinct values of a column, most frequent first (undefined: too many to be codes). */
@@ -336,7 +368,7 @@ class Suggester {
     const byName = firstNamed(candidates, DIRECTION_NAMES);
     const byValue = candidates.find((p) => {
       const values = this.values(p);
-      return values !== undefined && values.length <= 8 && values.every(([v]) => directionOf(v) !== undefined);
+      return values !== undefined && values.length > 0 && values.length <= 8 && values.every(([v]) => directionOf(v) !== undefined);
     });
     const path = byName ?? byValue;
     if (!path) return [];
@@ -376,7 +408,7 @@ class Suggester {
     const map = this.mapOf(values, activityOfText, fallback, `guessed ${fallback} ${streamWhy}: decide`);
     return [{
       name: 'engagementType',
-      source: { kind: 'group', why: `${path}: ${values.length} sampled kinds`, fields: [
+      source: { kind: 'group', why: `${path}: ${values.length} sampled kind${values.length === 1 ? '' : 's'}`, fields: [
         { name: 'name', source: leaf([['column', path], ['default', label]], `${this.why(path)}: the type's name in Siro`) },
         { name: 'activityType', source: leaf([['column', path]], `${path}: each sampled kind, as Siro's activity type`, { map, after: [['default', fallback]] }) },
       ] },
@@ -549,6 +581,7 @@ class Suggester {
     const groups = this.groups();
     fields.push(...this.account(groups), ...this.contact(groups), ...this.users(groups));
     fields.push(...this.objectGroup('opportunity', groups.get('opportunity'), (r) => this.opportunityFields(r)));
+    fields.splice(0, 0, ...this.subjectFrom(fields));
     return fields;
   }
 

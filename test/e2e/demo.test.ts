@@ -21,6 +21,17 @@ describe('npm run demo', () => {
     expect(sent - changed).toBeGreaterThanOrEqual(0);
     expect(sent - changed).toBeLessThanOrEqual(2);
     expect(output).toContain('✓ all');
+    // `target-siro init` on the demo's views: every sampled row maps, and it picks the shipped mapping's
+    // source for the key, the start time, the notes and the account.
+    expect(output).toMatch(/public-calls → engagement: \d+ fields; 2,40\d of 2,40\d sampled records map/);
+    expect(output).toMatch(/public-appointments → engagement: \d+ fields; 1,20\d of 1,20\d sampled records map/);
+    for (const stream of ['public-calls', 'public-appointments']) {
+      const same = new RegExp(`${stream}: init chose the shipped source for (\\d+) of the (\\d+) fields[^\\n]*\\n\\s+([^\\n]+)`).exec(output);
+      expect(same, output).not.toBeNull();
+      expect(Number(same![1])).toBeGreaterThanOrEqual(Number(same![2]) - 3);
+      const fields = same![3]!.split(', ');
+      expect(fields).toEqual(expect.arrayContaining(['externalId', 'startTime', 'content', 'account.externalId', 'account.name', 'account.addresses.street']));
+    }
     // The target's own summary table is shown.
     expect(output).toMatch(/target-siro: total\s+3600\b/);
     expect(output).toContain('Done; nothing is left running.');

@@ -1,0 +1,214 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { repoRoot, runTargetCli, tempDir } from '../support/cli.js';
+import { SDK_STREAM, sdkRecordLine, sdkRow, sdkSchemaMessage, stateLine } from '../support/sdk-tap.js';
+import { sampleCalls } from '../support/target-config.js';
+
+/**
+ * `target-siro init` on inputs shaped like real taps: the file it writes loads (`validate`), `preview` maps
+ * every sampled record with no rejection, and the key, start time, subject/content and account are
+ * mapped where the input has them. It writes only the files it reports, and never overwrites one.
+ */
+
+const fixture = (name: string) => join(repoRoot, 'test', 'fixtures', 'init', name);
+
+interface PreviewJson {
+  records: { outcome: string; stream: string; payload?: Record<string, any>; reasons?: string[] }[];
+  summary: { records: number; mapped: number; rejected: number; skipped: number };
+}
+
+/** init → validate → preview of the whole input with the written mapping(s). */
+async function initAndPreview(input: string, args: string[] = []) {
+  const dir = tempDir('target-siro-init-');
+  const out = join(dir, 'mappings');
+  const init = await runTargetCli(['init', '--input', input, '--out', out, ...args], { cwd: dir });
+  expect(init.code, init.stderr).toBe(0);
+  expect(init.stdout).toBe('');
+  const env = { TARGET_SIRO_MAPPINGS: out };
+  const validate = await runTargetCli(['validate'], { cwd: dir, env });
+  expect(validate.code, validate.stderr).toBe(0);
+  const preview = await runTargetCli(['preview', '--input', input, '--limit', '100000', '--format', 'json'], { cwd: dir, env });
+  expect(preview.code, preview.stderr).toBe(0);
+  const result = JSON.parse(preview.stdout) as PreviewJson;
+  const rejected = result.records.filter((r) => r.outcome !== 'mapped');
+  expect(rejected, JSON.stringify(rejected, null, 2)).toEqual([]);
+  expect(result.summary.mapped).toBeGreaterThan(0);
+  const file = (stream: string) => readFileSync(join(out, `${stream}.yml`), 'utf8');
+  return { dir, out, report: init.stderr, payloads: result.records.map((r) => r.payload!), file };
+}
+
+/** The mapping of one stream as YAML data. */
+function fieldsOf(text: string, stream: string): Record<string, any> {
+  return (parse(text) as { streams: Record<string, { fields: Record<string, any> }> }).streams[stream]!.fields;
+}
+
+describe('target-siro init', () => {
+  it('singer-io tap-postgres output (draft-04, ACTIVATE_VERSION, +00:00 times): every field the shipped mapping fills', async () => {
+    const { payloads, file, report } = await initAndPreview(sampleCalls);
+    expect(report).toMatch(/public-calls → engagement: \d+ fields; 8 of 8 sampled records map/);
+    const text = file('public-calls');
+    expect(text).toMatch(/^# Starter mapping for public-calls, written by `target-siro init`/);
+    expect(text).toContain('npx target-siro preview --input');
+    const fields = fieldsOf(text, 'public-calls');
+    expect(fields.externalId).toEqual({ template: 'call-{{ id }}' });
+    expect(fields.startTime).toEqual({ column: 'started_at', type: 'datetime' });
+    expect(fields.startTimeLocalized).toEqual({ column: 'started_at', type: 'localdatetime', timezone: { column: 'timezone' } });
+    expect(fields.direction.map).toMatchObject({ in: 'INBOUND', out: 'OUTBOUND' });
+    expect(fields.account.externalId).toBe('account_id');
+    expect(fields.account.addresses[0]).toMatchObject({ street: 'street', city: 'city', state: 'state', zip: 'zip' });
+    expect(fields.engagementUsers[0]).toEqual({ externalId: 'rep_id', email: 'rep_email', name: 'rep_name' });
+    expect(fields.opportunity.disposition.map).toEqual({ lost: 'LOST', open: 'OPEN', won: 'WON' });
+    const first = payloads[0]!;
+    expect(first.externalId).toMatch(/^call-\d+$/);
+    expect(first.startTime).toMatch(/Z$/);
+    expect(first.content).toEqual(expect.any(String));
+    expect(first.account.externalId).toEqual(expect.any(String));
+    // Every suggestion carries its reason.
+    expect(text).toMatch(/startTime: .*# started_at \(date-time with offset, e\.g\. /);
+  });
+
+  it('a Meltano SDK tap (draft 2020-12, jsonb as JSON, text[]): naive-free instants, the zone column for startTimeLocalized', async () => {
+    const dir = tempDir('target-siro-init-sdk-');
+    const input = join(dir, 'sdk.singer');
+    const lines = [JSON.stringify(sdkSchemaMessage()), ...Array.from({ length: 30 }, (_, i) => sdkRecordLine(sdkRow(i + 1), i % 2 ? '64100.00' : undefined)), stateLine({ bookmarks: {} })];
+    writeFileSync(input, lines.join('\n') + '\n');
+    const { payloads, file } = await initAndPreview(input);
+    const fields = fieldsOf(file(SDK_STREAM), SDK_STREAM);
+    expect(fields.externalId).toEqual({ template: 'appointment-{{ id }}' });
+    expect(fields.subject).toBe('subject');
+    expect(fields.content).toBe('notes');
+    expect(fields.startTimeLocalized.timezone).toEqual({ column: 'timezone' });
+    expect(fields.engagementType.activityType.map).toEqual({ visit: 'APPOINTMENT', meeting: 'MEETING' });
+    expect(fields.account).toMatchObject({ externalId: 'account_id', name: 'account_name' });
+    expect(payloads).toHaveLength(30);
+    expect(payloads[0]).toMatchObject({ externalId: 'appointment-1', subject: 'Visit 1', startTime: '2025-04-02T13:15:00.123Z', startTimeLocalized: '2025-04-02T06:15:00' });
+  });
+
+  it('a HubSpot-meetings-like stream (MeltanoLabs tap-hubspot): properties.*, hs_timestamp where the start is empty, HTML bodies as text', async () => {
+    const { payloads, file } = await initAndPreview(fixture('hubspot-meetings.singer'));
+    const text = file('meetings');
+    const fields = fieldsOf(text, 'meetings');
+    expect(fields.externalId).toEqual({ template: 'meeting-{{ id }}' });
+    expect(fields.subject).toBe('properties.hs_meeting_title');
+    expect(fields.startTime.template).toBe('{{ properties.hs_meeting_start_time | default: properties.hs_timestamp }}');
+    expect(fields.engagementUsers[0].externalId).toBe('properties.hubspot_owner_id');
+    // Properties it did not use are listed, so the user sees what is left.
+    expect(text).toMatch(/# properties: \d+ more keys \(.*hs_meeting_outcome/);
+    const integration = payloads.find((p) => p.externalId === 'meeting-51299')!;
+    expect(integration.startTime).toBe('2026-06-04T13:30:00.000Z');
+    expect(integration.content).not.toMatch(/<p>/);
+    for (const p of payloads) expect(p.startTime).toMatch(/Z$/);
+  });
+
+  it('a Salesforce-Event-like stream (singer-io tap-salesforce): Id, Subject, StartDateTime, AccountId, OwnerId', async () => {
+    const { payloads, file } = await initAndPreview(fixture('salesforce-event.singer'));
+    const fields = fieldsOf(file('Event'), 'Event');
+    expect(fields.externalId).toEqual({ template: 'event-{{ Id }}' });
+    expect(fields.subject).toBe('Subject');
+    expect(fields.content).toBe('Description');
+    expect(fields.startTime.template).toBe('{{ StartDateTime | default: ActivityDateTime }}');
+    expect(fields.endTime).toEqual({ column: 'EndDateTime', type: 'datetime' });
+    expect(fields.account).toEqual({ externalId: 'AccountId' });
+    expect(fields.engagementUsers).toEqual([{ externalId: 'OwnerId' }]);
+    expect(fields.engagementType.activityType.map).toMatchObject({ Meeting: 'MEETING', Call: 'CALL' });
+    expect(payloads.map((p) => p.startTime)).toEqual(payloads.map(() => expect.stringMatching(/^2026-05-0\dT.*Z$/)));
+  });
+
+  it('a catalog (tap-warehouse --discover): a timestamp-without-time-zone column gets its zone column, a deal table becomes opportunities', async () => {
+    const dir = tempDir('target-siro-init-catalog-');
+    const column = (name: string, type: unknown, sql: string) => ({ name, type, sql });
+    const streams = [
+      { name: 'crm-visits', key: ['visit_id'], columns: [
+        column('visit_id', { type: ['integer'] }, 'bigint'),
+        column('scheduled_for', { type: ['null', 'string'], format: 'date-time' }, 'timestamp without time zone'),
+        column('customer_tz', { type: ['null', 'string'] }, 'text'),
+        column('title', { type: ['null', 'string'] }, 'text'),
+        column('customer_id', { type: ['null', 'string'] }, 'text'),
+        column('customer_name', { type: ['null', 'string'] }, 'text'),
+      ] },
+      { name: 'crm-deals', key: ['id'], columns: [
+        column('id', { type: ['integer'] }, 'bigint'),
+        column('name', { type: ['null', 'string'] }, 'text'),
+        column('amount', { type: ['null', 'number'] }, 'numeric'),
+        column('close_date', { type: ['null', 'string'], format: 'date' }, 'date'),
+      ] },
+    ];
+    const catalog = {
+      streams: streams.map((s) => ({
+        tap_stream_id: s.name,
+        stream: s.name,
+        key_properties: s.key,
+        schema: { type: 'object', properties: Object.fromEntries(s.columns.map((c) => [c.name, c.type])) },
+        metadata: [
+          { breadcrumb: [], metadata: { 'table-key-properties': s.key, selected: true } },
+          ...s.columns.map((c) => ({ breadcrumb: ['properties', c.name], metadata: { 'sql-datatype': c.sql } })),
+        ],
+      })),
+    };
+    writeFileSync(join(dir, 'catalog.json'), JSON.stringify(catalog));
+    const r = await runTargetCli(['init', '--catalog', 'catalog.json', '--out', 'suggested.yml'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('crm-visits → engagement');
+    expect(r.stderr).toContain('crm-deals → opportunity');
+    const text = readFileSync(join(dir, 'suggested.yml'), 'utf8');
+    const visits = fieldsOf(text, 'crm-visits');
+    // The SQL type says wall-clock time; the IANA-named column is found by name (no records to sample).
+    expect(visits.startTime).toEqual({ column: 'scheduled_for', type: 'datetime', timezone: { column: 'customer_tz' } });
+    expect(visits.account).toMatchObject({ externalId: 'customer_id', name: 'customer_name' });
+    expect(visits.engagementType.activityType).toEqual({ value: 'APPOINTMENT' });
+    const deals = fieldsOf(text, 'crm-deals');
+    expect(deals).toMatchObject({ externalId: { template: 'deal-{{ id }}' }, name: 'name', amount: { column: 'amount', type: 'number' } });
+    expect(deals.closedAt.column).toBe('close_date');
+    const validate = await runTargetCli(['validate'], { cwd: dir, env: { TARGET_SIRO_MAPPINGS: 'suggested.yml' } });
+    expect(validate.code, validate.stderr).toBe(0);
+  });
+
+  it('a JSON column of attendees becomes engagementUsers with each; hostile values stay inside comments', async () => {
+    const dir = tempDir('target-siro-init-each-');
+    const input = join(dir, 'in.singer');
+    const schema = { type: 'SCHEMA', stream: 'meetings', key_properties: ['id'], schema: { type: 'object', properties: {
+      id: { type: 'string' }, topic: { type: ['null', 'string'] }, starts_at: { type: ['null', 'string'], format: 'date-time' }, attendees: { type: ['null', 'string'] },
+    } } };
+    const rows = [
+      { id: 'm1', topic: 'Kickoff\nstreams: {}\n# evil', starts_at: '2026-01-05T10:00:00Z', attendees: JSON.stringify([{ id: 7, email: 'a@x.test', name: 'Ann' }, { id: 8, email: 'b@x.test', name: 'Bo' }]) },
+      { id: 'm2', topic: 'Review', starts_at: '2026-01-06T10:00:00Z', attendees: null },
+    ];
+    writeFileSync(input, [schema, ...rows.map((record) => ({ type: 'RECORD', stream: 'meetings', record }))].map((m) => JSON.stringify(m)).join('\n') + '\n');
+    const { payloads, file } = await initAndPreview(input);
+    const fields = fieldsOf(file('meetings'), 'meetings');
+    expect(Object.keys((parse(file('meetings')) as { streams: object }).streams)).toEqual(['meetings']);
+    expect(fields.engagementUsers).toEqual({ each: 'attendees', fields: { externalId: 'id', email: 'email', name: 'name' } });
+    expect(payloads[0]!.engagementUsers).toEqual([
+      { externalId: '7', email: 'a@x.test', name: 'Ann' },
+      { externalId: '8', email: 'b@x.test', name: 'Bo' },
+    ]);
+  });
+
+  it('never overwrites a mapping without --force, names the stream it cannot find, and writes nothing on error', async () => {
+    const dir = tempDir('target-siro-init-safe-');
+    const first = await runTargetCli(['init', '--input', sampleCalls], { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    const written = join(dir, 'mappings', 'public-calls.yml');
+    expect(first.stderr).toContain('wrote mappings/public-calls.yml');
+    writeFileSync(written, '# mine\n');
+    const again = await runTargetCli(['init', '--input', sampleCalls], { cwd: dir });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/mappings\/public-calls\.yml already exists: init never overwrites a mapping; use --force/);
+    expect(readFileSync(written, 'utf8')).toBe('# mine\n');
+    const forced = await runTargetCli(['init', '--input', sampleCalls, '--force'], { cwd: dir });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(readFileSync(written, 'utf8')).toMatch(/^# Starter mapping/);
+
+    const typo = await runTargetCli(['init', '--input', sampleCalls, '--stream', 'public-call', '--out', 'other'], { cwd: dir });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/--stream public-call: the input has no such stream \(did you mean `public-calls`\?\)/);
+    expect(existsSync(join(dir, 'other'))).toBe(false);
+
+    const noSchema = await runTargetCli(['init', '--out', 'other'], { cwd: dir, input: '{"type":"STATE","value":{}}\n' });
+    expect(noSchema.code).toBe(3);
+    expect(noSchema.stderr).toContain('no SCHEMA message in the input');
+    expect(existsSync(join(dir, 'other'))).toBe(false);
+  });
+});
