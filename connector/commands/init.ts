@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { ConfigError, InputError, OutputError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { checkedSuggestion, DEFAULT_SAMPLE, profileCatalog, profileMessages, type CheckedSuggestion, type Profiles } from '../init/suggest-mappings.js';
-import { mappingText, type FileHeader } from '../init/yaml-text.js';
+import { mappingText, nextCommand, type FileHeader } from '../init/yaml-text.js';
 import type { SiroObject } from '../siro/objects.js';
 import { commandAction, parseLimit } from './command-support.js';
 
@@ -146,7 +146,7 @@ export function initReport(written: WrittenFile[], input: string | undefined): s
     }
   }
   const file = written.length === 1 ? written[0]!.file : dirname(written[0]!.file);
-  lines.push(`next: TARGET_SIRO_MAPPINGS=${file} npx target-siro preview --input ${input ?? '<tap output file>'}`);
+  lines.push(`next: ${nextCommand(file, input, 'preview')}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -71,7 +71,9 @@ function describe(c: ColumnProfile, kinds: Map<string, Kind>): string {
   const sql = c.sqlType ? `${c.sqlType}, ` : '';
   const example = c.examples[0] !== undefined ? `, e.g. ${c.examples[0]}` : '';
   const empty = c.present > 0 && c.filled === 0 ? ', always empty in the sample' : '';
-  return `${c.path} (${sql}${KIND_TEXT[kind]}${example}${empty})`;
+  const types = schemaTypes(c.schema);
+  const asText = (kind === 'integer' || kind === 'number') && types.has('string') && !types.has('integer') && !types.has('number') ? ' as text' : '';
+  return `${c.path} (${sql}${KIND_TEXT[kind]}${asText}${example}${empty})`;
 }
 
 /** The kind of Siro activity a stream's name suggests (`calls` → CALL), for defaults. */

@@ -76,7 +76,8 @@ export function columnsRead(fields: readonly SuggestedField[], into = new Set<st
     else {
       for (const [key, value] of l.source) {
         if (key === 'column') into.add(String(value));
-        if (key === 'template') for (const m of String(value).matchAll(/\{\{-?\s*([\w.]+)/g)) into.add(m[1]!);
+        // The variables a suggested template reads: after `{{` and as a filter's argument (`default: other`).
+        if (key === 'template') for (const m of String(value).matchAll(/(?:\{\{-?|default:)\s*([A-Za-z_][\w.]*)/g)) into.add(m[1]!);
         if ((key === 'timezone' || key === 'plus') && value !== null && typeof value === 'object' && 'column' in value) into.add(String((value as { column: unknown }).column));
       }
     }

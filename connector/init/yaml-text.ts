@@ -90,14 +90,19 @@ export interface FileHeader {
   input?: string;
 }
 
+/** `TARGET_SIRO_MAPPINGS=F npx target-siro preview --input I`, or with the tap piped in when the input was stdin. */
+export function nextCommand(file: string, input: string | undefined, command: 'preview' | '--dry-run'): string {
+  const target = `TARGET_SIRO_MAPPINGS=${file} npx target-siro ${command}`;
+  return input ? `${target} --input ${input}` : `<your tap> | ${target}`;
+}
+
 export function mappingText(suggestions: readonly StreamSuggestion[], header: FileHeader): string {
   const out: string[] = [];
   const streams = suggestions.map((s) => s.stream).join(', ');
-  const input = header.input ?? 'tap-output.singer';
   out.push(`# Starter mapping for ${streams}, written by \`target-siro init\` from ${header.source}.`);
   out.push('# Every line says why it was suggested; check each one, then try it on real rows (both send nothing):');
-  out.push(`#   TARGET_SIRO_MAPPINGS=${header.file} npx target-siro preview --input ${input}`);
-  out.push(`#   TARGET_SIRO_MAPPINGS=${header.file} npx target-siro --dry-run --input ${input}`);
+  out.push(`#   ${nextCommand(header.file, header.input, 'preview')}`);
+  out.push(`#   ${nextCommand(header.file, header.input, '--dry-run')}`);
   out.push('# The language: docs/mapping-language.md. Columns no field reads are listed under each stream.');
   out.push('');
   out.push('version: 1');

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,10 +107,8 @@ describe('README walkthrough: sync your own table', () => {
         const tap = JSON.parse(readFileSync(join(dir, 'state', 'tap.json'), 'utf8'));
         tap.streams = [{ table: 'sales_meetings', key_properties: ['id'], replication_key: 'updated_at' }];
         writeFileSync(join(dir, 'state', 'tap.json'), JSON.stringify(tap));
-        // Step 3: the mapping from the README, and the config its comment gives.
-        mkdirSync(join(dir, 'mappings'), { recursive: true });
-        writeFileSync(join(dir, 'mappings', 'sales-meetings.yml'), block('walkthrough-mapping'));
-        writeFileSync(join(dir, 'config.json'), JSON.stringify({ mappings: 'mappings/sales-meetings.yml', state_file: 'state/state.json' }));
+        // Step 3's config, as the README's comment gives it (the mapping comes from `init`).
+        writeFileSync(join(dir, 'config.json'), JSON.stringify({ state_file: 'state/state.json' }));
         continue;
       }
       if (line.includes(' sandbox ')) {
@@ -124,7 +122,13 @@ describe('README walkthrough: sync your own table', () => {
       const r = await shell(run, env);
       expect(r.code, `${line}\n${r.stderr}`).toBe(0);
       if (line.includes('--discover')) expect(r.stdout).toContain('"tap_stream_id": "public-sales_meetings"');
-      if (line.includes(' preview ')) expect(r.stdout).toContain('meeting-9007199254740993');
+      if (line.includes(' preview ')) expect(r.stdout).toContain('sales-meeting-9007199254740993');
+      if (line.includes('target-siro init')) {
+        // The README shows exactly what init writes, below its header comment.
+        expect(r.stderr).toContain('wrote mappings/public-sales_meetings.yml');
+        const written = readFileSync(join(dir, 'mappings', 'public-sales_meetings.yml'), 'utf8');
+        expect(written.slice(written.indexOf('version: 1'))).toBe(block('walkthrough-mapping'));
+      }
       if (line.includes('--state state/state.json |')) {
         states++;
         // Run 1 sends both rows; run 2 reads from the bookmark (the last row again) and sends nothing: unchanged.
