@@ -1,5 +1,6 @@
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { parse } from 'yaml';
 import type { Readable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import { ConfigError, InputError, OutputError } from '../core/errors.js';
@@ -90,6 +91,7 @@ export async function runInit(opts: InitOptions): Promise<WrittenFile[]> {
   if (existing.length > 0 && !opts.force) {
     throw new ConfigError(`${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}: init never overwrites a mapping; use --force to replace, or --out to write elsewhere`);
   }
+  refuseMappedElsewhere(plans, opts.out);
   const written: WrittenFile[] = [];
   const texts: { file: string; text: string }[] = [];
   for (const plan of plans) {
@@ -115,6 +117,31 @@ export async function runInit(opts: InitOptions): Promise<WrittenFile[]> {
     }
   }
   return written;
+}
+
+/**
+ * A run loads every mapping file of a folder, and a stream may be named in only one: a stream the folder's
+ * other files already name exactly would make every run fail, so init refuses it here and names the file.
+ */
+function refuseMappedElsewhere(plans: { file: string; streams: string[] }[], out: string): void {
+  const folder = plans.length === 1 && plans[0]!.file === out ? dirname(out) : out;
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) return;
+  const ours = new Set(plans.map((p) => resolve(p.file)));
+  for (const name of readdirSync(folder).filter((n) => YAML_FILE.test(n)).sort()) {
+    const file = join(folder, name);
+    if (ours.has(resolve(file))) continue;
+    let names: string[];
+    try {
+      const doc = parse(readFileSync(file, 'utf8')) as { streams?: unknown } | null;
+      names = doc?.streams && typeof doc.streams === 'object' ? Object.keys(doc.streams) : [];
+    } catch {
+      continue; // not a mapping init can read; `validate` reports it
+    }
+    const taken = plans.flatMap((p) => p.streams).filter((s) => names.includes(s));
+    if (taken.length > 0) {
+      throw new ConfigError(`${file} already maps ${taken.join(', ')}: a stream may be mapped in one file only (a run loads every file in ${folder}); use --out to write elsewhere, or --stream to leave it out`);
+    }
+  }
 }
 
 /** A path as the header's commands show it: relative to here when it is below here, else as given. */

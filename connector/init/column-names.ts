@@ -10,7 +10,18 @@ export function normalName(path: string): string {
   return lastSegment(path).toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 
+/** The last key of a column path: `properties.hs_timestamp` → `hs_timestamp`, `meta["a.b"]` → `a.b`. */
 export function lastSegment(path: string): string {
+  if (path.endsWith('"]')) {
+    const open = path.lastIndexOf('["');
+    if (open >= 0) {
+      try {
+        return JSON.parse(path.slice(open + 1, -1)) as string;
+      } catch {
+        // not the quoted form after all: fall through
+      }
+    }
+  }
   const dot = path.lastIndexOf('.');
   return dot < 0 ? path : path.slice(dot + 1);
 }

@@ -12,6 +12,7 @@ import type { JsonObject } from '../singer/messages.js';
 /** How many distinct values a column may show before it counts as free text, not a set of codes. */
 export const MAX_DISTINCT = 24;
 const MAX_EXAMPLE_CHARS = 60;
+const MAX_CODE_CHARS = 80;
 
 export type ValueShape =
   | 'instant' // a date/time with an offset (or Z)
@@ -27,8 +28,10 @@ export type ValueShape =
   | 'object';
 
 export interface ColumnProfile {
-  /** The column path as a mapping writes it (`notes`, `properties.hs_timestamp`). */
+  /** The column path as a mapping writes it (`notes`, `properties.hs_timestamp`, `["odd.name"]`). */
   readonly path: string;
+  /** The top-level column holding it, for a key inside an object column. */
+  readonly parent?: string;
   /** The property's JSON schema, when a SCHEMA or catalog declared it. */
   schema?: JsonObject;
   /** The SQL type a catalog's metadata names (`sql-datatype`), e.g. `timestamp without time zone`. */
@@ -60,10 +63,21 @@ export function newStreamProfile(stream: string): StreamProfile {
   return { stream, keyProperties: [], columns: new Map(), records: [], unsampled: 0 };
 }
 
-function columnOf(profile: StreamProfile, path: string): ColumnProfile {
+/**
+ * A key as a mapping column path: plain when it holds none of the path syntax's special characters, else
+ * quoted (`["odd.name"]`), so a column named `a.b` is never read as key `b` inside column `a`.
+ */
+export function pathOf(parent: string | undefined, key: string): string {
+  const plain = /^[^.[\]"'\\\s]+$/.test(key) && !key.startsWith('-');
+  if (plain) return parent === undefined ? key : `${parent}.${key}`;
+  return `${parent ?? ''}[${JSON.stringify(key)}]`;
+}
+
+function columnOf(profile: StreamProfile, key: string, parent?: ColumnProfile): ColumnProfile {
+  const path = pathOf(parent?.path, key);
   let c = profile.columns.get(path);
   if (!c) {
-    c = { path, present: 0, filled: 0, shapes: new Map(), distinct: new Map(), examples: [], elementKeys: new Set() };
+    c = { path, parent: parent?.path, present: 0, filled: 0, shapes: new Map(), distinct: new Map(), examples: [], elementKeys: new Set() };
     profile.columns.set(path, c);
   }
   return c;
@@ -88,25 +102,28 @@ export function declareSchema(profile: StreamProfile, schema: JsonObject, keyPro
   const properties = (schema.properties ?? {}) as Record<string, JsonObject>;
   for (const [name, prop] of Object.entries(properties)) {
     if (prop === null || typeof prop !== 'object') continue;
-    columnOf(profile, name).schema = prop;
+    const column = columnOf(profile, name);
+    column.schema = prop;
     const nested = (prop.properties ?? {}) as Record<string, JsonObject>;
     if (schemaTypes(prop).has('object')) {
-      for (const [key, sub] of Object.entries(nested)) if (sub && typeof sub === 'object') columnOf(profile, `${name}.${key}`).schema = sub;
+      for (const [key, sub] of Object.entries(nested)) if (sub && typeof sub === 'object') columnOf(profile, key, column).schema = sub;
     }
   }
 }
 
 export function declareSqlType(profile: StreamProfile, column: string, sqlType: string): void {
-  columnOf(profile, column).sqlType = sqlType;
+  const c = profile.columns.get(pathOf(undefined, column));
+  if (c) c.sqlType = sqlType;
 }
 
 /** Adds one record to the sample. */
 export function sampleRecord(profile: StreamProfile, record: JsonObject): void {
   profile.records.push(record);
   for (const [name, value] of Object.entries(record)) {
-    observe(columnOf(profile, name), value);
+    const column = columnOf(profile, name);
+    observe(column, value);
     const inner = objectValue(value);
-    if (inner) for (const [key, sub] of Object.entries(inner)) observe(columnOf(profile, `${name}.${key}`), sub);
+    if (inner) for (const [key, sub] of Object.entries(inner)) observe(columnOf(profile, key, column), sub);
   }
 }
 
@@ -135,7 +152,8 @@ function observe(c: ColumnProfile, value: unknown): void {
   const text = typeof value === 'string' ? value.trim() : typeof value === 'object' ? JSON.stringify(value, bigintText) : String(value);
   if (c.distinct) {
     c.distinct.set(text, (c.distinct.get(text) ?? 0) + 1);
-    if (c.distinct.size > MAX_DISTINCT) c.distinct = undefined;
+    // Many values, or long ones, are free text rather than a set of codes.
+    if (c.distinct.size > MAX_DISTINCT || text.length > MAX_CODE_CHARS) c.distinct = undefined;
   }
   if (c.examples.length < 3) {
     const shown = displayValue(text);

@@ -3,7 +3,7 @@ import {
   ACTIVITY_NAMES, CLOSED_NAMES, CONTENT_NAMES, CREATED_NAMES, DELETED_NAMES, DIRECTION_NAMES, DURATION_NAMES, END_NAMES,
   START_NAMES, SUBJECT_NAMES, UPDATED_NAMES, ZONE_NAMES, firstNamed, groupRole, lastSegment, nameWords, normalName, type Role,
 } from './column-names.js';
-import { allShapes, mainShape, schemaTypes, type ColumnProfile, type StreamProfile } from './profile.js';
+import { allShapes, mainShape, pathOf, schemaTypes, type ColumnProfile, type StreamProfile } from './profile.js';
 import { columnsRead, leaf, type Leaf, type MapEntry, type StreamSuggestion, type SuggestedField } from './suggestion.js';
 
 /**
@@ -153,17 +153,16 @@ export function suggestStream(profile: StreamProfile, opts: SuggestOptions = {})
 function unusedColumns(columns: ColumnProfile[], read: Set<string>, kinds: Map<string, Kind>): string[] {
   const out: string[] = [];
   for (const c of columns) {
-    if (c.path.includes('.') || read.has(c.path)) continue;
-    const prefix = `${c.path}.`;
-    const nested = columns.filter((n) => n.path.startsWith(prefix));
-    const readNested = nested.filter((n) => read.has(n.path) || [...read].some((r) => r.startsWith(`${n.path}.`)));
+    if (c.parent !== undefined || read.has(c.path)) continue;
+    const nested = columns.filter((n) => n.parent === c.path);
+    const readNested = nested.filter((n) => read.has(n.path));
     if (readNested.length === 0) {
       out.push(describe(c, kinds));
       continue;
     }
     const left = nested.filter((n) => !readNested.includes(n));
     if (left.length === 0) continue;
-    const shown = left.slice(0, 8).map((n) => n.path.slice(prefix.length));
+    const shown = left.slice(0, 8).map((n) => lastSegment(n.path));
     out.push(`${c.path}: ${left.length} more keys (${shown.join(', ')}${left.length > shown.length ? ', …' : ''})`);
   }
   return out;
@@ -429,7 +428,8 @@ class Suggester {
   private groups(): Map<string, Map<Role, string>> {
     const groups = new Map<string, Map<Role, string>>();
     for (const p of this.paths) {
-      if (this.used.has(p) || p.includes('.') && this.kind(p.split('.')[0]!) !== 'object') continue;
+      const parent = this.col(p).parent;
+      if (this.used.has(p) || (parent !== undefined && this.kind(parent) !== 'object')) continue;
       const { group, role } = groupRole(p);
       if (!group || !role) continue;
       const roles = groups.get(group) ?? new Map<Role, string>();
@@ -558,9 +558,9 @@ class Suggester {
     const email = firstNamed(keys.filter((k) => k !== idKey), ['email', 'emailaddress', 'mail']);
     const name = firstNamed(keys.filter((k) => k !== idKey), ['name', 'fullname', 'displayname']);
     const fields: SuggestedField[] = [
-      { name: 'externalId', source: leaf(idKey, `each element's ${idKey}`) },
-      ...(email ? [{ name: 'email', source: leaf(email, `each element's ${email}`) }] : []),
-      ...(name ? [{ name: 'name', source: leaf(name, `each element's ${name}`) }] : []),
+      { name: 'externalId', source: leaf(pathOf(undefined, idKey), `each element's ${idKey}`) },
+      ...(email ? [{ name: 'email', source: leaf(pathOf(undefined, email), `each element's ${email}`) }] : []),
+      ...(name ? [{ name: 'name', source: leaf(pathOf(undefined, name), `each element's ${name}`) }] : []),
     ];
     return [{ name: 'engagementUsers', source: { kind: 'each', column: people, fields, why: `${this.why(people)}: one user per element (keys ${keys.slice(0, 6).join(', ')})` } }];
   }

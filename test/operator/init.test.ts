@@ -168,18 +168,24 @@ describe('target-siro init', () => {
   it('a JSON column of attendees becomes engagementUsers with each; hostile values stay inside comments', async () => {
     const dir = tempDir('target-siro-init-each-');
     const input = join(dir, 'in.singer');
-    const schema = { type: 'SCHEMA', stream: 'meetings', key_properties: ['id'], schema: { type: 'object', properties: {
-      id: { type: 'string' }, topic: { type: ['null', 'string'] }, starts_at: { type: ['null', 'string'], format: 'date-time' }, attendees: { type: ['null', 'string'] },
+    // Column names holding the path syntax's characters (a dot, brackets, quotes) are quoted, never walked into.
+    const schema = { type: 'SCHEMA', stream: 'meetings', key_properties: ['meeting.id'], schema: { type: 'object', properties: {
+      'meeting.id': { type: 'string' }, topic: { type: ['null', 'string'] }, 'starts_at': { type: ['null', 'string'], format: 'date-time' },
+      attendees: { type: ['null', 'string'] }, '[notes]': { type: ['null', 'string'] }, 'meta': { type: ['null', 'object'], properties: { '[title]': { type: ['null', 'string'] } } },
     } } };
     const rows = [
-      { id: 'm1', topic: 'Kickoff\nstreams: {}\n# evil', starts_at: '2026-01-05T10:00:00Z', attendees: JSON.stringify([{ id: 7, email: 'a@x.test', name: 'Ann' }, { id: 8, email: 'b@x.test', name: 'Bo' }]) },
-      { id: 'm2', topic: 'Review', starts_at: '2026-01-06T10:00:00Z', attendees: null },
+      { 'meeting.id': 'm1', topic: 'Kickoff\nstreams: {}\n# evil', starts_at: '2026-01-05T10:00:00Z', '[notes]': 'first "quoted" note', meta: { '[title]': 'Kickoff call' }, attendees: JSON.stringify([{ id: 7, email: 'a@x.test', name: 'Ann' }, { id: 8, email: 'b@x.test', name: 'Bo' }]) },
+      { 'meeting.id': 'm2', topic: 'Review', starts_at: '2026-01-06T10:00:00Z', '[notes]': null, meta: null, attendees: null },
     ];
     writeFileSync(input, [schema, ...rows.map((record) => ({ type: 'RECORD', stream: 'meetings', record }))].map((m) => JSON.stringify(m)).join('\n') + '\n');
     const { payloads, file } = await initAndPreview(input);
     const fields = fieldsOf(file('meetings'), 'meetings');
     expect(Object.keys((parse(file('meetings')) as { streams: object }).streams)).toEqual(['meetings']);
     expect(fields.engagementUsers).toEqual({ each: 'attendees', fields: { externalId: 'id', email: 'email', name: 'name' } });
+    expect(fields.externalId).toBe('["meeting.id"]');
+    expect(fields.content).toBe('["[notes]"]');
+    expect(fields.subject).toBe('meta["[title]"]');
+    expect(payloads.map((p) => [p.externalId, p.subject, p.content])).toEqual([['m1', 'Kickoff call', 'first "quoted" note'], ['m2', null, null]]);
     expect(payloads[0]!.engagementUsers).toEqual([
       { externalId: '7', email: 'a@x.test', name: 'Ann' },
       { externalId: '8', email: 'b@x.test', name: 'Bo' },
@@ -205,6 +211,12 @@ describe('target-siro init', () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/--stream public-call: the input has no such stream \(did you mean `public-calls`\?\)/);
     expect(existsSync(join(dir, 'other'))).toBe(false);
+
+    // A stream another file of the folder already maps would fail every run: refused, naming that file.
+    writeFileSync(join(dir, 'mappings', 'calls.yml'), 'version: 1\nstreams:\n  public-calls:\n    object: engagement\n    fields: { externalId: id }\n');
+    const taken = await runTargetCli(['init', '--input', sampleCalls, '--force'], { cwd: dir });
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toMatch(/mappings\/calls\.yml already maps public-calls: a stream may be mapped in one file only/);
 
     const noSchema = await runTargetCli(['init', '--out', 'other'], { cwd: dir, input: '{"type":"STATE","value":{}}\n' });
     expect(noSchema.code).toBe(3);
