@@ -36,16 +36,9 @@ export interface WrittenFile {
 const YAML_FILE = /\.ya?ml$/i;
 
 async function readProfiles(opts: InitOptions): Promise<{ profiles: Profiles; source: string; input?: string }> {
-  if (opts.catalog !== undefined) {
-    if (!existsSync(opts.catalog)) throw new ConfigError(`--catalog ${opts.catalog}: no such file`);
-    let catalog: unknown;
-    try {
-      catalog = JSON.parse(readFileSync(opts.catalog, 'utf8'));
-    } catch (e) {
-      throw new InputError(1, `--catalog ${opts.catalog} is not JSON: ${(e as Error).message}`);
-    }
-    return { profiles: profileCatalog(catalog, opts.catalog), source: `the catalog ${basename(opts.catalog)}` };
-  }
+  const catalog = opts.catalog !== undefined ? readCatalog(opts.catalog) : undefined;
+  // A catalog alone describes the streams; with --input (a file, or "-" for stdin) the records are read too.
+  if (catalog && opts.input === undefined) return { profiles: catalog, source: `the catalog ${basename(opts.catalog!)}` };
   const fromFile = opts.input !== undefined && opts.input !== '-';
   if (fromFile && !existsSync(opts.input!)) throw new ConfigError(`--input ${opts.input}: no such file`);
   const stdin = opts.stdin ?? process.stdin;
@@ -55,9 +48,34 @@ async function readProfiles(opts: InitOptions): Promise<{ profiles: Profiles; so
   const input = fromFile ? createReadStream(opts.input!) : stdin;
   try {
     const profiles = await profileMessages(input, opts.sample);
-    return { profiles, source: fromFile ? basename(opts.input!) : 'stdin', input: fromFile ? opts.input : undefined };
+    if (catalog) addCatalog(profiles, catalog);
+    const source = fromFile ? basename(opts.input!) : 'stdin';
+    return { profiles, source: catalog ? `${source} and the catalog ${basename(opts.catalog!)}` : source, input: fromFile ? opts.input : undefined };
   } finally {
     input.destroy();
+  }
+}
+
+function readCatalog(file: string): Profiles {
+  if (!existsSync(file)) throw new ConfigError(`--catalog ${file}: no such file`);
+  let catalog: unknown;
+  try {
+    catalog = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(1, `--catalog ${file} is not JSON: ${(e as Error).message}`);
+  }
+  return profileCatalog(catalog, file);
+}
+
+/** The catalog's SQL types onto the streams the records describe (the records' own SCHEMA stays). */
+function addCatalog(profiles: Profiles, catalog: Profiles): void {
+  for (const [name, described] of catalog.streams) {
+    const profile = profiles.streams.get(name);
+    if (!profile) continue;
+    for (const column of described.columns.values()) {
+      const c = profile.columns.get(column.path);
+      if (c && column.sqlType !== undefined) c.sqlType = column.sqlType;
+    }
   }
 }
 
@@ -95,7 +113,7 @@ export async function runInit(opts: InitOptions): Promise<WrittenFile[]> {
   const written: WrittenFile[] = [];
   const texts: { file: string; text: string }[] = [];
   for (const plan of plans) {
-    const header: FileHeader = { source: opts.catalog !== undefined ? source : `${source} (${describeSample(profiles, plan.streams)})`, file: shownPath(plan.file), input };
+    const header: FileHeader = { source: opts.catalog !== undefined && opts.input === undefined ? source : `${source} (${describeSample(profiles, plan.streams)})`, file: shownPath(plan.file), input };
     const checked = plan.streams.map((stream) => {
       try {
         return checkedSuggestion(profiles, stream, opts.object, header);
@@ -191,7 +209,7 @@ export function addInitCommand(program: Command): void {
     .command('init')
     .description("write starter mapping files from a tap's output or catalog (sends nothing)")
     .option('-i, --input <file>', 'Singer messages to learn from ("-" or none: stdin)')
-    .option('--catalog <file>', 'a Singer catalog (a tap\'s --discover output) instead of messages')
+    .option('--catalog <file>', 'a Singer catalog (a tap\'s --discover output): its schemas alone, or with --input its SQL types beside the records')
     .option('-s, --stream <name...>', 'only these streams (default: every stream in the input)')
     .addOption(new Option('--object <object>', 'the Siro object to map to (default: opportunity for deal/opportunity streams, else engagement)').choices(['engagement', 'opportunity']))
     .option('-o, --out <path>', 'a folder (one file per stream) or a .yml file (all streams)', 'mappings')
@@ -199,7 +217,6 @@ export function addInitCommand(program: Command): void {
     .option('--sample <n>', 'records to sample per stream', (v) => parseLimit(v), DEFAULT_SAMPLE)
     .action(
       commandAction(async (flags: { input?: string; catalog?: string; stream?: string[]; object?: SiroObject; out: string; force?: boolean; sample: number }) => {
-        if (flags.input !== undefined && flags.catalog !== undefined) throw new ConfigError('give --input or --catalog, not both');
         const written = await runInit({ ...flags, streams: flags.stream, force: flags.force === true });
         process.stderr.write(initReport(written, flags.input));
       }),

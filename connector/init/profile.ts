@@ -44,6 +44,8 @@ export interface ColumnProfile {
   distinct: Map<string, number> | undefined;
   /** A few values, as short display text. */
   examples: string[];
+  /** Date-times written with the offset `+00:00` (or `+00`): UTC, or a wall-clock time a Postgres tap labelled so. */
+  zeroOffset: number;
   /** For `objects` columns: the keys seen in the elements. */
   elementKeys: Set<string>;
 }
@@ -77,7 +79,7 @@ function columnOf(profile: StreamProfile, key: string, parent?: ColumnProfile): 
   const path = pathOf(parent?.path, key);
   let c = profile.columns.get(path);
   if (!c) {
-    c = { path, parent: parent?.path, present: 0, filled: 0, shapes: new Map(), distinct: new Map(), examples: [], elementKeys: new Set() };
+    c = { path, parent: parent?.path, present: 0, filled: 0, zeroOffset: 0, shapes: new Map(), distinct: new Map(), examples: [], elementKeys: new Set() };
     profile.columns.set(path, c);
   }
   return c;
@@ -187,6 +189,7 @@ function shapeOf(value: unknown, c: ColumnProfile): ValueShape {
   if (DATE_ONLY.test(text)) return 'date';
   if (DATE_LIKE.test(text)) {
     const t = parseTime(text);
+    if (t?.instant && /\+00(?::?00)?$/.test(text)) c.zeroOffset++;
     if (t) return t.instant ? 'instant' : 'naive';
   }
   if (text.includes('/') || text === 'UTC') {

@@ -68,12 +68,14 @@ const GENERIC_TIME_NAMES = new Set(['date', 'timestamp', 'datetime', 'start', 's
 /** `started_at` (date-time with offset, e.g. 2026-03-04T20:00:00Z). */
 function describe(c: ColumnProfile, kinds: Map<string, Kind>): string {
   const kind = kinds.get(c.path)!;
-  const sql = c.sqlType ? `${c.sqlType}, ` : '';
+  // A SQL type says what a scalar is better than our words; for JSON columns the words add the shape.
+  const sqlSays: readonly Kind[] = ['instant', 'naive', 'wallclock', 'date', 'integer', 'number', 'boolean', 'text'];
   const example = c.examples[0] !== undefined ? `, e.g. ${c.examples[0]}` : '';
   const empty = c.present > 0 && c.filled === 0 ? ', always empty in the sample' : '';
   const types = schemaTypes(c.schema);
   const asText = (kind === 'integer' || kind === 'number') && types.has('string') && !types.has('integer') && !types.has('number') ? ' as text' : '';
-  return `${c.path} (${sql}${KIND_TEXT[kind]}${asText}${example}${empty})`;
+  const type = c.sqlType ? (sqlSays.includes(kind) ? c.sqlType : `${c.sqlType}, ${KIND_TEXT[kind]}`) : `${KIND_TEXT[kind]}${asText}`;
+  return `${c.path} (${type}${example}${empty})`;
 }
 
 /** The kind of Siro activity a stream's name suggests (`calls` → CALL), for defaults. */
@@ -296,6 +298,23 @@ class Suggester {
       }
     }
     return out;
+  }
+
+  /**
+   * Postgres taps write `timestamp without time zone` values as wall-clock times labelled `+00:00`, which
+   * read as UTC. Only the column's SQL type tells them from real UTC instants: say so when it is unknown.
+   */
+  private noteZeroOffsets(): void {
+    const labelled = [...this.used].filter((p) => {
+      const c = this.col(p);
+      return this.kind(p) === 'instant' && c.sqlType === undefined && c.zeroOffset > 0 && c.zeroOffset === c.shapes.get('instant');
+    });
+    if (labelled.length === 0) return;
+    this.notes.push(
+      `${labelled.join(', ')}: every sampled time is labelled +00:00. Postgres taps label \`timestamp without time zone\` ` +
+        'values so, although they are wall-clock times: check the SQL type (the tap\'s --discover output; `init --catalog ' +
+        'catalog.json --input …` reads it) and, for wall-clock columns, say their zone (docs/mapping-language.md, Time zones).',
+    );
   }
 
   private duration(): { path: string; unit: string; sure: boolean } | undefined {
@@ -580,6 +599,7 @@ class Suggester {
       ...this.engagementType(),
     ];
     if (!times.some((f) => f.name === 'startTime')) this.notes.push('No start time found: Siro shows engagements by startTime, so map one if the table has it.');
+    this.noteZeroOffsets();
     const groups = this.groups();
     fields.push(...this.account(groups), ...this.contact(groups), ...this.users(groups));
     fields.push(...this.objectGroup('opportunity', groups.get('opportunity'), (r) => this.opportunityFields(r)));

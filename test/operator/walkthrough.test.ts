@@ -121,7 +121,7 @@ describe('README walkthrough: sync your own table', () => {
       }
       const r = await shell(run, env);
       expect(r.code, `${line}\n${r.stderr}`).toBe(0);
-      if (line.includes('--discover')) expect(r.stdout).toContain('"tap_stream_id": "public-sales_meetings"');
+      if (line.includes('--discover')) expect(readFileSync(join(dir, 'state', 'catalog.json'), 'utf8')).toContain('"tap_stream_id": "public-sales_meetings"');
       if (line.includes(' preview ')) expect(r.stdout).toContain('sales-meeting-9007199254740993');
       if (line.includes('target-siro init')) {
         // The README shows exactly what init writes, below its header comment.
