@@ -19,7 +19,9 @@ function kindOf(c: ColumnProfile): Kind {
   const withoutZone = c.sqlType !== undefined && /without time zone|^timestamp$|^datetime$/i.test(c.sqlType.trim());
   if (c.filled > 0) {
     if (allShapes(c, 'instant', 'naive')) {
-      if (c.shapes.get('naive')) return 'naive';
+      // Offsets on some values only (Meltano SDK BATCH files drop the `+00:00` its RECORDs carry): the
+      // values without one are UTC like the rest, not wall-clock times.
+      if (c.shapes.get('naive') && !c.shapes.get('instant')) return withoutZone || c.sqlType === undefined ? 'naive' : 'instant';
       return withoutZone ? 'wallclock' : 'instant';
     }
     if (allShapes(c, 'date')) return 'date';
@@ -258,7 +260,10 @@ class Suggester {
         : kind === 'naive'
           ? '; no offset: set timezone to the zone these times were written in'
           : '; a wall-clock type the tap labels +00:00: if it is not UTC, say the zone (docs/mapping-language.md, Time zones)';
-    } else if (type === 'localdatetime' && zone) {
+    } else if (this.col(path).shapes.get('naive')) {
+      why += '; the values without an offset are read as UTC, like the rest';
+    }
+    if (type === 'localdatetime' && zone && kind === 'instant') {
       source.push(['timezone', { column: zone }]);
       why += `; shown in the zone of ${zone}`;
     }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot, runTargetCli, tempDir } from '../support/cli.js';
-import { SDK_STREAM, sdkRecordLine, sdkRow, sdkSchemaMessage, stateLine } from '../support/sdk-tap.js';
+import { SDK_STREAM, batchLine, sdkRecordLine, sdkRow, sdkSchemaMessage, stateLine, writeBatchFile } from '../support/sdk-tap.js';
 import { sampleCalls } from '../support/target-config.js';
 
 /**
@@ -72,7 +72,14 @@ describe('target-siro init', () => {
   it('a Meltano SDK tap (draft 2020-12, jsonb as JSON, text[]): naive-free instants, the zone column for startTimeLocalized', async () => {
     const dir = tempDir('target-siro-init-sdk-');
     const input = join(dir, 'sdk.singer');
-    const lines = [JSON.stringify(sdkSchemaMessage()), ...Array.from({ length: 30 }, (_, i) => sdkRecordLine(sdkRow(i + 1), i % 2 ? '64100.00' : undefined)), stateLine({ bookmarks: {} })];
+    // RECORDs, then a BATCH whose file drops the offsets the RECORDs carry (as the SDK writes them).
+    const batch = writeBatchFile(dir, 'batch-1', 31, 40, true);
+    const lines = [
+      JSON.stringify(sdkSchemaMessage()),
+      ...Array.from({ length: 30 }, (_, i) => sdkRecordLine(sdkRow(i + 1), i % 2 ? '64100.00' : undefined)),
+      batchLine([batch], true),
+      stateLine({ bookmarks: {} }),
+    ];
     writeFileSync(input, lines.join('\n') + '\n');
     const { payloads, file } = await initAndPreview(input);
     const fields = fieldsOf(file(SDK_STREAM), SDK_STREAM);
@@ -82,8 +89,10 @@ describe('target-siro init', () => {
     expect(fields.startTimeLocalized.timezone).toEqual({ column: 'timezone' });
     expect(fields.engagementType.activityType.map).toEqual({ visit: 'APPOINTMENT', meeting: 'MEETING' });
     expect(fields.account).toMatchObject({ externalId: 'account_id', name: 'account_name' });
-    expect(payloads).toHaveLength(30);
+    expect(fields.startTime).toEqual({ column: 'started_at', type: 'datetime' });
+    expect(payloads).toHaveLength(40);
     expect(payloads[0]).toMatchObject({ externalId: 'appointment-1', subject: 'Visit 1', startTime: '2025-04-02T13:15:00.123Z', startTimeLocalized: '2025-04-02T06:15:00' });
+    expect(payloads[34]).toMatchObject({ externalId: 'appointment-35', startTime: '2025-04-09T13:15:00.123Z' });
   });
 
   it('a HubSpot-meetings-like stream (MeltanoLabs tap-hubspot): properties.*, hs_timestamp where the start is empty, HTML bodies as text', async () => {
