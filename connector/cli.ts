@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, EXIT_CODES } from './core/errors.js';
+import { didYouMean } from './core/suggest.js';
 import { setMemoryFlags } from './core/memory-flags.js';
 import { packageJson } from './core/paths.js';
 import { CONFIG_FLAGS, commandAction, reportError } from './commands/command-support.js';
@@ -65,9 +67,18 @@ export async function buildProgram(args: readonly string[] = process.argv.slice(
       }),
     );
 
+  // Usage errors (unknown option, missing value) are configuration errors: one `target-siro:` line, exit 2.
+  program
+    .exitOverride()
+    .helpCommand(true)
+    .configureOutput({ outputError: (text, write) => write(`target-siro: ${text.replace(/^error: /, '')}`) });
+
   const wanted = requestedCommand(args);
-  // An unknown word gets commander's own "unknown command" answer, which lists them all.
-  const names = wanted === undefined ? [] : Object.hasOwn(COMMANDS, wanted) ? [wanted] : Object.keys(COMMANDS);
+  if (wanted !== undefined && wanted !== '*' && !Object.hasOwn(COMMANDS, wanted)) {
+    // The program itself takes no arguments, so a word that names no command is a mistyped command.
+    throw new ConfigError(`unknown command "${wanted}"${didYouMean(wanted, Object.keys(COMMANDS))}; the commands: ${Object.keys(COMMANDS).join(', ')} (\`target-siro --help\`)`);
+  }
+  const names = wanted === undefined ? [] : wanted === '*' ? Object.keys(COMMANDS) : [wanted];
   for (const name of names) (await COMMANDS[name]!())(program);
   return program;
 }
@@ -75,5 +86,7 @@ export async function buildProgram(args: readonly string[] = process.argv.slice(
 try {
   await (await buildProgram()).parseAsync(process.argv);
 } catch (e) {
-  process.exitCode = reportError(e);
+  // Commander has written its own line (help, version, or a usage error through outputError above).
+  if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : EXIT_CODES.config;
+  else process.exitCode = reportError(e);
 }
