@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ENV_PREFIX, loadSettings, resolveMappingsPath, userAgent, type Settings } from '../config/settings.js';
+import { ENV_PREFIX, loadSettings, resolveMappingsPath, unknownEnvSettings, userAgent, type Settings } from '../config/settings.js';
 import { EXIT_CODES, TargetError } from '../core/errors.js';
 import { redact } from '../core/secrets.js';
 import { CONFIG_FLAGS, commandAction, configFileOf } from './command-support.js';
@@ -65,18 +65,24 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
   let settings: Settings | undefined;
   try {
     settings = loadSettings({ configFile: opts.configFile, env, overrides: { dry_run: true } });
-    const fromEnv = Object.keys(env).filter((k) => k.startsWith(ENV_PREFIX) && env[k] !== undefined && env[k] !== '').sort();
+    const fromEnv = Object.keys(env).filter((k) => k.startsWith(ENV_PREFIX) && env[k] !== undefined && env[k] !== '' && !unknownEnvSettings({ [k]: '' }).length).sort();
     const sources = [opts.configFile, fromEnv.length > 0 ? `env ${fromEnv.join(', ')}` : undefined].filter(Boolean).join(' + ') || 'defaults only';
     if (!settings.api_token) {
       steps.push({
         name: 'config',
         status: 'fail',
         message: `settings are valid (${sources}), but api_token is not set`,
-        hint: `set api_token in the config file or ${ENV_PREFIX}API_TOKEN in the environment: check asks Siro who the token belongs to`,
+        hint: [`set api_token in the config file or ${ENV_PREFIX}API_TOKEN in the environment: check asks Siro who the token belongs to`, ...unknownEnvSettings(env)].join('; '),
         exit_code: CHECK_EXIT.config,
       });
     } else {
-      steps.push({ name: 'config', status: 'ok', message: `settings are valid (${sources}); base_url ${settings.base_url}` });
+      const ignored = unknownEnvSettings(env);
+      steps.push({
+        name: 'config',
+        status: 'ok',
+        message: `settings are valid (${sources}); base_url ${settings.base_url}`,
+        ...(ignored.length > 0 ? { hint: ignored.join('; ') } : {}),
+      });
     }
   } catch (e) {
     steps.push({ name: 'config', status: 'fail', message: errorText(e), exit_code: CHECK_EXIT.config });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, statSync, type ReadStream } from 'node:fs';
-import { loadSettings, resolveMappingsPath, type Settings } from '../config/settings.js';
+import { loadSettings, resolveMappingsPath, unknownEnvSettings, type Settings } from '../config/settings.js';
 import { InterruptedError, OutputError, TargetError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { terminalLine } from '../core/terminal-line.js';
@@ -42,6 +42,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   guardStdout();
   const settings = settingsFrom(flags);
   const log = createLogger(settings.log_level);
+  for (const warning of unknownEnvSettings()) log.warn(warning);
   // Mappings are checked before any input is read: a broken mapping never half-runs.
   const mappings = loadMappings(resolveMappingsPath(settings));
   log.info({ mappings: mappings.files, dry_run: settings.dry_run }, 'target-siro starting');

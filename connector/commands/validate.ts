@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadSettings, resolveMappingsPath } from '../config/settings.js';
+import { loadSettings, resolveMappingsPath, unknownEnvSettings } from '../config/settings.js';
 import { loadMappings } from '../mapping/index.js';
 import { CONFIG_FLAGS, commandAction, configFileOf } from './command-support.js';
 
@@ -7,6 +7,7 @@ import { CONFIG_FLAGS, commandAction, configFileOf } from './command-support.js'
 export function validateCommand(configFile: string | undefined): number {
   const settings = loadSettings({ configFile, overrides: { dry_run: true } });
   const mappings = loadMappings(resolveMappingsPath(settings));
+  for (const warning of unknownEnvSettings()) process.stderr.write(`target-siro: warning: ${warning}\n`);
   process.stderr.write(`target-siro: mappings OK (${mappings.files.join(', ')})\n`);
   return 0;
 }

@@ -235,6 +235,19 @@ function givenSettings(opts: LoadOptions): Given[] {
   return given;
 }
 
+/**
+ * TARGET_SIRO_* env vars that name no setting (a typo such as TARGET_SIRO_API_TOKNE would otherwise be
+ * ignored without a word), each as a line with the setting meant. Names with `__` after the prefix are
+ * left alone: Meltano passes a plugin's extras that way.
+ */
+export function unknownEnvSettings(env: NodeJS.ProcessEnv = process.env): string[] {
+  const known = new Set(settingKeys().map((k) => ENV_PREFIX + k.toUpperCase()));
+  return Object.keys(env)
+    .filter((name) => name.startsWith(ENV_PREFIX) && !name.startsWith(`${ENV_PREFIX}_`) && !known.has(name))
+    .sort()
+    .map((name) => `env var ${name} is not a setting of target-siro${didYouMean(name, known)}: ignored`);
+}
+
 export function loadSettings(opts: LoadOptions): Settings {
   const given = givenSettings(opts);
   const settings = fromGeneratedCheck(given) ?? fromZod(given, opts.configFile);

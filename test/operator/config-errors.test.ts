@@ -33,6 +33,22 @@ describe('configuration errors', () => {
     expect(far.stderr).toMatch(/unknown setting "colour"; known settings: api_token, base_url, .*sync_log_retention_days/);
   });
 
+  it('name a TARGET_SIRO_* env var that is no setting, with the one meant, in validate, check and a run', async () => {
+    const env = { TARGET_SIRO_API_TOKNE: TOKEN, TARGET_SIRO__LOAD_SCHEMA: 'meltano extra' };
+    const warning = /env var TARGET_SIRO_API_TOKNE is not a setting of target-siro \(did you mean `TARGET_SIRO_API_TOKEN`\?\): ignored/;
+    const validate = await runTargetCli(['validate'], { env });
+    expect(validate.code).toBe(0);
+    expect(validate.stderr).toMatch(warning);
+    expect(validate.stderr).not.toContain('LOAD_SCHEMA');
+    const check = await runTargetCli(['check'], { env });
+    expect(check.code).toBe(2);
+    expect(check.stdout + check.stderr).toMatch(warning);
+    const run = await runTargetCli(['--dry-run'], { env, input: '' });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(warning);
+    expect(validate.stderr + check.stdout + check.stderr + run.stderr).not.toContain(TOKEN);
+  });
+
   it('name the env var a bad value came from, with the type in words and the value given', async () => {
     const r = await runTargetCli(['validate', '--config', config({ api_token: TOKEN })], { env: { TARGET_SIRO_BATCH_SIZE: 'abc' } });
     expect(r.code).toBe(2);
