@@ -153,8 +153,7 @@ export async function rejectsRetry(settings: Settings, opts: RejectsRetryOptions
   }
 }
 
-/** The sink a run would use: the dry run, or Siro with the delivery settings (as the CLI builds it). */
-
+/** The ledger the settings name; refused when the ledger is turned off (it is the only record of rejected rows). */
 async function openStore(settings: Settings): Promise<LedgerStore> {
   if (!settings.ledger) throw new ConfigError('the ledger is turned off (setting "ledger" is false): there is no record of rejected rows');
   return LedgerStore.open(ledgerOpenOptions(settings));
