@@ -1,9 +1,11 @@
 import type { SiroObject } from '../siro/objects.js';
 import {
   ACTIVITY_NAMES, CLOSED_NAMES, CONTENT_NAMES, CREATED_NAMES, DELETED_NAMES, DIRECTION_NAMES, DURATION_NAMES, END_NAMES,
-  START_NAMES, SUBJECT_NAMES, UPDATED_NAMES, ZONE_NAMES, firstNamed, groupRole, lastSegment, nameWords, normalName, type Role,
+  START_NAMES, SUBJECT_NAMES, UPDATED_NAMES, ZONE_NAMES, firstNamed, groupRole, lastSegment, normalName, type Role,
 } from './column-names.js';
-import { allShapes, mainShape, pathOf, schemaTypes, type ColumnProfile, type StreamProfile } from './profile.js';
+import { GENERIC_TIME_NAMES, KIND_TEXT, TIME_KINDS, describe, kindOf, type Kind } from './column-kinds.js';
+import { pathOf, type ColumnProfile, type StreamProfile } from './profile.js';
+import { activityOfStream, activityOfText, directionOf, dispositionOf, entityName, isZoneName, objectOfStream } from './value-words.js';
 import { columnsRead, leaf, type Leaf, type MapEntry, type StreamSuggestion, type SuggestedField } from './suggestion.js';
 
 /**
@@ -12,132 +14,10 @@ import { columnsRead, leaf, type Leaf, type MapEntry, type StreamSuggestion, typ
  * and every suggestion says why, so the user can check it in one read.
  */
 
-/** What a column holds, from its sampled values when there are any, else from its schema and SQL type. */
-type Kind = 'instant' | 'naive' | 'wallclock' | 'date' | 'integer' | 'number' | 'boolean' | 'text' | 'zone' | 'objects' | 'texts' | 'object' | 'unknown';
-
-function kindOf(c: ColumnProfile): Kind {
-  const withoutZone = c.sqlType !== undefined && /without time zone|^timestamp$|^datetime$/i.test(c.sqlType.trim());
-  if (c.filled > 0) {
-    if (allShapes(c, 'instant', 'naive')) {
-      // Offsets on some values only (Meltano SDK BATCH files drop the `+00:00` its RECORDs carry): the
-      // values without one are UTC like the rest, not wall-clock times.
-      if (c.shapes.get('naive') && !c.shapes.get('instant')) return withoutZone || c.sqlType === undefined ? 'naive' : 'instant';
-      return withoutZone ? 'wallclock' : 'instant';
-    }
-    if (allShapes(c, 'date')) return 'date';
-    if (allShapes(c, 'integer')) return 'integer';
-    if (allShapes(c, 'integer', 'number')) return 'number';
-    if (allShapes(c, 'zone')) return 'zone';
-    const main = mainShape(c);
-    if (main === 'objects' || main === 'texts' || main === 'object' || main === 'boolean') return allShapes(c, main) ? main : 'unknown';
-    // Text that is sometimes all digits (zip codes, HubSpot's numeric properties) is text.
-    if (allShapes(c, 'text', 'zone', 'integer', 'number')) return 'text';
-    return 'unknown';
-  }
-  const types = schemaTypes(c.schema);
-  const format = c.schema?.format;
-  if (types.has('string') && format === 'date-time') return withoutZone ? 'wallclock' : 'instant';
-  if (types.has('string') && format === 'date') return 'date';
-  if (types.has('integer')) return 'integer';
-  if (types.has('number')) return 'number';
-  if (types.has('boolean')) return 'boolean';
-  if (types.has('string')) return 'text';
-  if (types.has('array')) return 'texts';
-  if (types.has('object')) return 'object';
-  return 'unknown';
-}
-
-const KIND_TEXT: Record<Kind, string> = {
-  instant: 'date-time with offset',
-  naive: 'date-time without offset',
-  wallclock: 'wall-clock date-time',
-  date: 'date',
-  integer: 'integer',
-  number: 'number',
-  boolean: 'boolean',
-  text: 'text',
-  zone: 'IANA time zones',
-  objects: 'list of objects',
-  texts: 'list',
-  object: 'object',
-  unknown: 'mixed values',
-};
-
-const TIME_KINDS: readonly Kind[] = ['instant', 'naive', 'wallclock'];
-/** Start names too vague to serve as another column's fallback. */
-const GENERIC_TIME_NAMES = new Set(['date', 'timestamp', 'datetime', 'start', 'startdate', 'eventdate', 'eventtime']);
-
-/** `started_at` (date-time with offset, e.g. 2026-03-04T20:00:00Z). */
-function describe(c: ColumnProfile, kinds: Map<string, Kind>): string {
-  const kind = kinds.get(c.path)!;
-  // A SQL type says what a scalar is better than our words; for JSON columns the words add the shape.
-  const sqlSays: readonly Kind[] = ['instant', 'naive', 'wallclock', 'date', 'integer', 'number', 'boolean', 'text'];
-  const example = c.examples[0] !== undefined ? `, e.g. ${c.examples[0]}` : '';
-  const empty = c.present > 0 && c.filled === 0 ? ', always empty in the sample' : '';
-  const types = schemaTypes(c.schema);
-  const asText = (kind === 'integer' || kind === 'number') && types.has('string') && !types.has('integer') && !types.has('number') ? ' as text' : '';
-  const type = c.sqlType ? (sqlSays.includes(kind) ? c.sqlType : `${c.sqlType}, ${KIND_TEXT[kind]}`) : `${KIND_TEXT[kind]}${asText}`;
-  return `${c.path} (${type}${example}${empty})`;
-}
-
-/** The kind of Siro activity a stream's name suggests (`calls` → CALL), for defaults. */
-export function activityOfStream(stream: string): string {
-  return activityOfText(stream) ?? 'MEETING';
-}
-
-function activityOfText(text: string): string | undefined {
-  const t = text.toLowerCase();
-  if (/e-?mail/.test(t)) return 'EMAIL';
-  if (/\bsms\b|text(?:s|_message)?\b|\bmessag/.test(t)) return 'TEXT';
-  if (/call|phone|dial/.test(t)) return 'CALL';
-  if (/appoint|visit|inspect|site|estimate|consult|tour|install|service/.test(t)) return 'APPOINTMENT';
-  if (/meet|video|zoom|teams|webinar|conference|demo/.test(t)) return 'MEETING';
-  if (/event/.test(t)) return 'EVENT';
-  return undefined;
-}
-
-const INBOUND = new Set(['in', 'inbound', 'incoming', 'i', 'inb', 'received', 'answered', 'inbound_call']);
-const OUTBOUND = new Set(['out', 'outbound', 'outgoing', 'o', 'outb', 'placed', 'dialed', 'dialled', 'outbound_call']);
-
-function directionOf(value: string): string | undefined {
-  const v = value.trim().toLowerCase();
-  if (INBOUND.has(v)) return 'INBOUND';
-  if (OUTBOUND.has(v)) return 'OUTBOUND';
-  return undefined;
-}
-
-function dispositionOf(value: string): string | undefined {
-  const v = value.trim().toLowerCase().replace(/[^a-z]/g, '');
-  if (/won|win/.test(v)) return 'WON';
-  if (/lost|lose|dead|cancel/.test(v)) return 'LOST';
-  if (/^(open|active|inprogress|pending|new|qualified|negotiation|proposal)/.test(v)) return 'OPEN';
-  return undefined;
-}
-
-/** A stream name without its schema prefix, singular: `public-calls` → `call`, `crm.Opportunities` → `opportunity`. */
-export function entityName(stream: string): string {
-  const base = stream.split(/[-.]/).filter((p) => p !== '').pop() ?? stream;
-  const words = nameWords(base);
-  const last = words.pop() ?? 'row';
-  const singular = last.endsWith('ies') ? `${last.slice(0, -3)}y` : last.endsWith('sses') ? last.slice(0, -2) : last.endsWith('s') && !last.endsWith('ss') ? last.slice(0, -1) : last;
-  return [...words, singular].join('_') || 'row';
-}
-
-function isZoneName(path: string): boolean {
-  const words = nameWords(path);
-  const last = words.at(-1);
-  return ZONE_NAMES.includes(normalName(path)) || last === 'tz' || last === 'timezone' || (last === 'zone' && words.at(-2) === 'time');
-}
-
 const LIQUID_NAME = /^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$/;
 
 export interface SuggestOptions {
   object?: SiroObject;
-}
-
-/** The object a stream's name suggests: deals and opportunities → opportunity, anything else → engagement. */
-export function objectOfStream(stream: string): SiroObject {
-  return /deal|opportunit|(^|[^a-z])opps?([^a-z]|$)/i.test(stream) ? 'opportunity' : 'engagement';
 }
 
 export function suggestStream(profile: StreamProfile, opts: SuggestOptions = {}): StreamSuggestion {
