@@ -36,7 +36,7 @@ Exit codes:
   1    unexpected error (a bug, or a database error the tap has no class for: the message names its SQLSTATE)
   2    configuration: a setting, an option, a missing table, view or column, a sql stream's query refused, an unreadable --state or --catalog
   3    bad data: the database refused a value while reading (SQLSTATE class 22)
-  6    cannot connect: server down or unreachable, DNS, wrong password or user, missing database, SSL refused, connection lost
+  6    cannot connect: server down or unreachable, DNS, wrong password or user, missing database, SSL refused, connection lost, a read canceled by the server (statement_timeout)
   130  interrupted (SIGTERM/SIGINT): the last STATE printed resumes the run`;
 
 async function main(opts: CliOptions, secrets: string[]): Promise<number> {
