@@ -4,7 +4,7 @@ import { TargetError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { packageJson } from '../core/paths.js';
 import { connectionSecrets, describeConnection, loadSettings, type TapSettings } from './config.js';
-import { openWarehouse } from './dialect.js';
+import { openWarehouse, type WarehouseConnection } from './dialect.js';
 import { catalogOf, discoverStreams, readDeselectedStreams } from './discovery.js';
 import { redact } from './errors.js';
 import { SingerWriter } from './singer-writer.js';
@@ -24,6 +24,8 @@ interface CliOptions {
 }
 
 const INTERRUPTED_EXIT_CODE = 130;
+/** How long a signal waits for the current row and its STATE to be written before the tap exits anyway. */
+const SIGNAL_GRACE_MS = 3_000;
 /** Commander's usage errors (unknown option, missing value) are configuration errors, as in errors.ts. */
 const USAGE_EXIT_CODE = 2;
 
@@ -34,7 +36,7 @@ Exit codes:
   1    unexpected error (a bug, or a database error the tap has no class for: the message names its SQLSTATE)
   2    configuration: a setting, an option, a missing table, view or column, a sql stream's query refused, an unreadable --state or --catalog
   3    bad data: the database refused a value while reading (SQLSTATE class 22)
-  6    cannot connect: server down or unreachable, DNS, wrong password or user, missing database, SSL refused, connection lost
+  6    cannot connect: server down or unreachable, DNS, wrong password or user, missing database, SSL refused, connection lost, a read canceled by the server (statement_timeout)
   130  interrupted (SIGTERM/SIGINT): the last STATE printed resumes the run`;
 
 async function main(opts: CliOptions, secrets: string[]): Promise<number> {
@@ -47,16 +49,27 @@ async function main(opts: CliOptions, secrets: string[]): Promise<number> {
   const streams = settings.streams.filter((s) => !deselected.has(s.name));
   for (const s of settings.streams) if (deselected.has(s.name)) log.info({ stream: s.name }, 'stream not selected in the catalog; skipped');
 
-  log.info({ dialect: settings.dialect, database: describeConnection(settings.connection) }, 'connecting');
-  const warehouse = await openWarehouse(settings.dialect, { connection: settings.connection, log });
   const controller = new AbortController();
+  let syncing = false;
+  const stopNow = (signal: NodeJS.Signals) => {
+    process.stderr.write(`tap-warehouse: interrupted by ${signal}\n`);
+    process.exit(INTERRUPTED_EXIT_CODE);
+  };
   const onSignal = (signal: NodeJS.Signals) => {
+    // Before the first row nothing needs saving: a connection or a query that hangs must not hold the exit.
+    if (!syncing || controller.signal.aborted) stopNow(signal);
     log.warn({ signal }, 'stopping after the current row');
     controller.abort();
+    // A consumer that stopped reading keeps the last writes pending forever: the STATEs it already got
+    // stay valid, so exit after a short grace instead of hanging.
+    setTimeout(() => stopNow(signal), SIGNAL_GRACE_MS).unref();
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  let warehouse: WarehouseConnection | undefined;
   try {
+    log.info({ dialect: settings.dialect, database: describeConnection(settings.connection) }, 'connecting');
+    warehouse = await openWarehouse(settings.dialect, { connection: settings.connection, log });
     await warehouse.check();
     const discovered = await discoverStreams(warehouse, streams);
     if (opts.discover) {
@@ -65,6 +78,7 @@ async function main(opts: CliOptions, secrets: string[]): Promise<number> {
       await writer.flush();
       return 0;
     }
+    syncing = true;
     const result = await runSync({
       warehouse,
       streams: discovered,
@@ -79,7 +93,7 @@ async function main(opts: CliOptions, secrets: string[]): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    await warehouse.close().catch(() => undefined);
+    await warehouse?.close().catch(() => undefined);
   }
 }
 

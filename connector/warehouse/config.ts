@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { parseJsonFile } from '../core/json-text.js';
 import { didYouMean } from '../core/suggest.js';
+import { checkSelectText } from './sql-text.js';
 import { describeSettingType, type SettingTypeSchema } from '../config/setting-types.js';
 
 /**
@@ -73,6 +74,10 @@ const streamSchema = streamObjectSchema.superRefine((s, ctx) => {
   if (s.sql !== undefined && s.name === undefined) {
     ctx.addIssue({ code: 'custom', path: ['name'], message: 'a "sql" stream needs a "name"' });
   }
+  if (s.sql !== undefined) {
+    const checked = checkSelectText(s.sql);
+    if (!checked.ok) ctx.addIssue({ code: 'custom', path: ['sql'], message: `a "sql" stream must be exactly one read-only SELECT (or WITH … SELECT): ${checked.reason}` });
+  }
   if (s.sql !== undefined && s.schema !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['schema'], message: '"schema" applies to "table" streams only' });
   }
@@ -81,6 +86,22 @@ const streamSchema = streamObjectSchema.superRefine((s, ctx) => {
     ctx.addIssue({ code: 'custom', path: ['replication_key'], message: 'INCREMENTAL streams need a "replication_key"' });
   }
 });
+
+/** libpq's sslmode values, and node-postgres's `no-verify` (TLS without checking the certificate). */
+export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
+/** A URL's sslmode that the driver would silently take as "SSL on": refused instead. */
+function badSslMode(connection: unknown): string | undefined {
+  if (typeof connection !== 'string') return undefined;
+  let mode: string | null;
+  try {
+    mode = new URL(connection).searchParams.get('sslmode');
+  } catch {
+    return undefined;
+  }
+  if (mode === null || SSL_MODES.includes(mode)) return undefined;
+  return `sslmode "${mode.slice(0, 40)}" is not one of ${SSL_MODES.join(', ')}`;
+}
 
 export const settingsSchema = z
   .object({
@@ -93,7 +114,11 @@ export const settingsSchema = z
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     streams: z.array(streamSchema).min(1, 'list at least one stream'),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const bad = badSslMode(s.connection);
+    if (bad) ctx.addIssue({ code: 'custom', path: ['connection'], message: bad });
+  });
 
 type RawSettings = z.infer<typeof settingsSchema>;
 type RawStream = RawSettings['streams'][number];
@@ -252,8 +277,9 @@ function resolveStream(st: RawStream, defaultSchema: string): StreamConfig {
     ...(replicationMethod === 'INCREMENTAL' ? { replicationKey: st.replication_key } : {}),
   };
   if (st.sql !== undefined) {
-    // A trailing semicolon would break the wrapping SELECT ... FROM (<sql>) the tap builds around it.
-    const sql = st.sql.trim().replace(/;+\s*$/, '');
+    // Trailing semicolons and comments would break the SELECT ... FROM (<sql>) the tap wraps around it.
+    const checked = checkSelectText(st.sql);
+    const sql = checked.ok ? checked.sql : st.sql;
     return { name: st.name!, source: { kind: 'sql', sql }, ...common };
   }
   const schema = st.schema ?? defaultSchema;

@@ -50,7 +50,10 @@ export interface ReadPlan {
   columns: string[];
   /** Incremental streams: rows come ordered by this column. */
   replicationKey?: string;
-  /** With replicationKey: only rows whose key is >= this value (the bookmark row itself is sent again). */
+  /**
+   * With replicationKey: only rows whose key is >= this value (the bookmark row itself is sent again),
+   * and rows whose key is NULL (they come first, in every run: NULL has no place in the key order).
+   */
   bookmark?: string;
 }
 
@@ -67,8 +70,11 @@ export interface WarehouseConnection {
   describeTable(schema: string, table: string): Promise<TableDescription>;
   /** The columns a query returns (every column is reported nullable: a query's nullability is unknown). */
   describeQuery(sql: string): Promise<ColumnDescription[]>;
-  /** Rows through a server-side cursor: memory stays flat however large the result is. */
-  streamRows(plan: ReadPlan): AsyncIterable<RawRow>;
+  /**
+   * Rows through a server-side cursor: memory stays flat however large the result is. Aborting `signal`
+   * ends the read at once, even while the server is still working (the iteration then just ends).
+   */
+  streamRows(plan: ReadPlan, signal?: AbortSignal): AsyncIterable<RawRow>;
   /** Encoder of non-null raw values of this kind into JSON text (exact numbers, ISO-8601 times). */
   encoderFor(kind: ValueKind): JsonEncoder;
   /**

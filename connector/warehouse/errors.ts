@@ -7,7 +7,8 @@ import { ConfigError, EXIT_CODES, TargetError } from '../core/errors.js';
  *   3  bad data: the database refused a value while reading (SQLSTATE class 22: a cast in a `sql` stream,
  *      a bookmark that is not of the replication key's type)
  *   6  cannot connect: server down or unreachable, DNS, wrong password or user, missing database, SSL
- *      refused or an untrusted certificate, too many connections, the connection lost while reading
+ *      refused or an untrusted certificate, too many connections, the connection lost while reading, or
+ *      the server canceled a read (statement_timeout, pg_cancel_backend: SQLSTATE 57014)
  *   130 interrupted by SIGTERM/SIGINT (cli.ts)
  *   1  anything else: a bug, or a database error with no class here (the message names its SQLSTATE)
  * Messages never hold a password.
@@ -63,7 +64,8 @@ const CONNECT_MESSAGES = [
 /**
  * What a driver error means for the tap. Postgres errors carry a SQLSTATE (`code`, five characters):
  * 08 connection exception, 28 invalid authorization (wrong password or user, pg_hba), 3D000 no such
- * database, 53300 too many connections, 57P01-57P03 the server shut down or is starting → connect;
+ * database, 53300 too many connections, 57P01-57P03 the server shut down or is starting, 57014 a read
+ * canceled by the server (statement_timeout, pg_cancel_backend: the warehouse did not serve it) → connect;
  * 42 syntax error or access rule violation (no such table or column, no rights), 3F000 no such schema → config;
  * 22 data exception → data.
  */
@@ -71,7 +73,7 @@ export function failureKind(e: unknown): FailureKind {
   for (const err of causes(e)) {
     const code = typeof err.code === 'string' ? err.code : undefined;
     if (code && /^[0-9A-Z]{5}$/.test(code) && !CONNECT_CODES.has(code)) {
-      if (code.startsWith('08') || code.startsWith('28') || code === '3D000' || code === '53300' || /^57P0[1-3]$/.test(code)) return 'connect';
+      if (code.startsWith('08') || code.startsWith('28') || code === '3D000' || code === '53300' || /^57(014|P0[1-3])$/.test(code)) return 'connect';
       if (code.startsWith('42') || code === '3F000') return 'config';
       if (code.startsWith('22')) return 'data';
       return 'other';

@@ -1,6 +1,5 @@
 import knex, { type Knex } from 'knex';
 import type pg from 'pg';
-import QueryStream from 'pg-query-stream';
 import type { ConnectionSetting } from './config.js';
 import { connectionSecrets, describeConnection } from './config.js';
 import type {
@@ -15,7 +14,7 @@ import type {
 } from './dialect.js';
 import { ConfigError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
-import { redact, warehouseError } from './errors.js';
+import { failureKind, redact, WarehouseConnectError, warehouseError } from './errors.js';
 import { postgresBookmarkValue, postgresEncoder } from './postgres-text.js';
 import { kindOfType, missingTypeOids, type PgTypeRow } from './postgres-types.js';
 
@@ -30,6 +29,9 @@ const TEXT_AS_IS = { getTypeParser: () => (value: string) => value };
 /**
  * Session settings that fix the text form of values: UTC offsets, ISO dates, shortest exact floats
  * (also on servers older than 12), ISO-8601 intervals. The session is read-only: a tap never writes.
+ * A read holds a transaction open while the tap waits for its consumer (the target), so a role's
+ * idle_in_transaction_session_timeout would kill a read for the target's pace: it is off for the tap's
+ * own sessions (statement_timeout stays as the role has it, and applies to each FETCH).
  */
 const SESSION_SETUP = [
   "SET TIME ZONE 'UTC'",
@@ -37,12 +39,22 @@ const SESSION_SETUP = [
   "SET IntervalStyle = 'iso_8601'",
   'SET extra_float_digits = 3',
   'SET default_transaction_read_only = on',
+  'SET idle_in_transaction_session_timeout = 0',
 ].join('; ');
 
-/** Rows fetched per cursor round trip; with the stream's buffer, at most about twice this is in memory. */
+/** Rows per FETCH: at most this many rows of a stream are in memory at once. */
 const CURSOR_BATCH = 1000;
 
 const SUBQUERY_ALIAS = 'tap_warehouse_q';
+const CURSOR_NAME = 'tap_warehouse_rows';
+
+/** The extended protocol (Parse/Bind/Execute): one statement per message, the server refuses a second. */
+const EXTENDED = { queryMode: 'extended' } as Record<string, unknown>;
+
+/** A `sql` stream's text as a subquery; the line breaks keep a trailing `--` comment from eating the alias. */
+function subquery(sql: string): string {
+  return `(\n${sql}\n) AS ${SUBQUERY_ALIAS}`;
+}
 
 export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
@@ -53,7 +65,7 @@ export function selectSql(plan: ReadPlan): { text: string; values: string[] } {
   const from =
     plan.source.kind === 'table'
       ? `${quoteIdent(plan.source.schema)}.${quoteIdent(plan.source.table)}`
-      : `(${plan.source.sql}) AS ${SUBQUERY_ALIAS}`;
+      : subquery(plan.source.sql);
   const columns = plan.columns.map(quoteIdent).join(', ');
   let text = `SELECT ${columns} FROM ${from}`;
   const values: string[] = [];
@@ -62,15 +74,19 @@ export function selectSql(plan: ReadPlan): { text: string; values: string[] } {
     if (plan.bookmark !== undefined) {
       values.push(plan.bookmark);
       // The parameter takes the key column's type, so the bookmark text is compared as a timestamp, number ...
-      text += ` WHERE ${key} >= $1`;
+      // Rows whose key is NULL have no place in the key order: they are read in every run, first, before
+      // any bookmark can move past them (README: "NULL replication keys").
+      text += ` WHERE (${key} >= $1 OR ${key} IS NULL)`;
     }
-    text += ` ORDER BY ${key}`;
+    text += ` ORDER BY ${key} NULLS FIRST`;
   }
   return { text, values };
 }
 
 function pgConnectionConfig(connection: ConnectionSetting): pg.ClientConfig {
-  const common = { types: TEXT_AS_IS, application_name: 'tap-warehouse', connectionTimeoutMillis: 30_000 };
+  // keepAlive: a connection whose peer vanished without a word (a failover, a NAT dropping it) errors
+  // after the kernel's keepalive probes instead of waiting forever.
+  const common = { types: TEXT_AS_IS, application_name: 'tap-warehouse', connectionTimeoutMillis: 30_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
   if (typeof connection === 'string') return { connectionString: connection, ...common };
   return {
     host: connection.host,
@@ -226,11 +242,21 @@ export async function openPostgres(options: OpenOptions): Promise<WarehouseConne
     async describeQuery(sql: string): Promise<ColumnDescription[]> {
       return withConnection(async (c) => {
         let fields: pg.FieldDef[];
+        // One prepared statement (a second one is refused by the server) in a read-only transaction that
+        // is rolled back: whatever the text holds, describing it changes nothing.
         try {
-          fields = (await c.query(`SELECT * FROM (${sql}) AS ${SUBQUERY_ALIAS} LIMIT 0`)).fields;
+          await c.query('BEGIN TRANSACTION READ ONLY');
+          try {
+            fields = (await c.query({ text: `SELECT * FROM ${subquery(sql)} LIMIT 0`, ...EXTENDED })).fields;
+          } finally {
+            await c.query('ROLLBACK');
+          }
         } catch (e) {
-          throw fail('the sql query failed', e);
+          const error = fail('the sql query failed', e);
+          // Anything the database refuses here (syntax, names, rights, a data-modifying WITH) is the query's fault.
+          throw error instanceof WarehouseConnectError ? error : new ConfigError(error.message);
         }
+        if (!Array.isArray(fields)) throw new ConfigError('the sql query returns no columns; a "sql" stream is one SELECT');
         const names = new Set<string>();
         for (const f of fields) {
           if (names.has(f.name)) throw new ConfigError(`the sql query returns two columns named "${f.name}"; give them distinct aliases`);
@@ -255,17 +281,43 @@ export async function openPostgres(options: OpenOptions): Promise<WarehouseConne
       });
     },
 
-    async *streamRows(plan: ReadPlan): AsyncIterable<RawRow> {
+    async *streamRows(plan: ReadPlan, signal?: AbortSignal): AsyncIterable<RawRow> {
       const { text, values } = selectSql(plan);
       const conn = await acquire();
+      // A cursor read with FETCH: each FETCH is a statement of its own, so a role's statement_timeout
+      // bounds the server's work per batch, never the time the tap waits for its consumer.
+      let lost: unknown;
+      const onLost = (e?: unknown) => (lost ??= e ?? new Error('Connection terminated unexpectedly'));
+      conn.on('error', onLost);
+      conn.on('end', onLost);
+      // SIGTERM while a FETCH waits on the server: drop the connection, the read ends now.
+      const onAbort = () => void conn.end().catch(() => undefined);
+      signal?.addEventListener('abort', onAbort);
+      let open = false;
       try {
-        const stream = conn.query(new QueryStream(text, values, { rowMode: 'array', batchSize: CURSOR_BATCH, highWaterMark: CURSOR_BATCH }));
         try {
-          for await (const row of stream) yield row as RawRow;
+          await conn.query('BEGIN TRANSACTION READ ONLY');
+          open = true;
+          await conn.query({ text: `DECLARE ${CURSOR_NAME} NO SCROLL CURSOR FOR ${text}`, values, ...EXTENDED });
+          const fetch = { text: `FETCH ${CURSOR_BATCH} FROM ${CURSOR_NAME}`, rowMode: 'array' as const };
+          for (;;) {
+            if (signal?.aborted) return;
+            const batch = (await conn.query(fetch)).rows as RawRow[];
+            for (const row of batch) yield row;
+            if (batch.length < CURSOR_BATCH) break;
+          }
         } catch (e) {
+          if (signal?.aborted) return;
+          if (lost !== undefined && failureKind(e) !== 'connect') {
+            throw new WarehouseConnectError(redact(`reading rows failed: the connection was lost: ${(e as Error)?.message ?? String(e)}`, secrets));
+          }
           throw fail('reading rows failed', e);
         }
       } finally {
+        signal?.removeEventListener('abort', onAbort);
+        if (open && lost === undefined && !signal?.aborted) await conn.query('ROLLBACK').catch(() => undefined);
+        conn.off('error', onLost);
+        conn.off('end', onLost);
         await db.client.releaseConnection(conn);
       }
     },

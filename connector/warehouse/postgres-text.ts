@@ -8,13 +8,20 @@ import type { JsonEncoder, ValueKind } from './dialect.js';
  * every digit, timestamps keep their microseconds.
  */
 
-/** tap-postgres writes NaN and ±Infinity as null (JSON has no such numbers). */
+/**
+ * tap-postgres writes NaN and ±Infinity as null (JSON has no such numbers); the schema of every numeric
+ * and float column therefore allows null, NOT NULL or not (type-mapping.ts).
+ */
 const NON_FINITE = new Set(['NaN', 'Infinity', '-Infinity']);
 
 const TIMESTAMP =
   /^(\d{4,})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?)?( BC)?$/;
 
-/** What ISO-8601 cannot hold (infinity, BC) is clamped to the representable range, as tap-postgres does. */
+/**
+ * What ISO-8601 (RFC 3339 `date-time`/`date`) cannot hold (infinity, BC, years above 9999) is clamped to
+ * the representable range in records, as tap-postgres does. Bookmarks keep the server's own text for
+ * those values instead (`postgresBookmarkValue`), so a resumed run compares with the exact value.
+ */
 const MAX_TIMESTAMP = '9999-12-31T23:59:59.999999+00:00';
 const MIN_TIMESTAMP = '0001-01-01T00:00:00.000000+00:00';
 
@@ -29,16 +36,22 @@ export function isoTimestamp(text: string): string {
   const m = TIMESTAMP.exec(text);
   if (!m) throw new Error(`unexpected timestamp text from postgres: ${JSON.stringify(text)}`);
   if (m[12]) return MIN_TIMESTAMP;
+  if (m[1]!.length > 4) return MAX_TIMESTAMP;
   const [, y, mo, d, h, mi, s, frac = '', sign, oh, om = '00'] = m;
   const offset = sign ? `${sign}${oh}:${om}` : '+00:00';
   return `${y}-${mo}-${d}T${h}:${mi}:${s}.${frac.padEnd(6, '0')}${offset === '-00:00' ? '+00:00' : offset}`;
 }
 
-/** `YYYY-MM-DD` (DateStyle ISO already prints it so); infinity and BC dates are clamped. */
+/** `YYYY-MM-DD` (DateStyle ISO already prints it so); infinity, BC dates and years above 9999 are clamped. */
 export function isoDate(text: string): string {
-  if (text === 'infinity') return '9999-12-31';
+  if (text === 'infinity' || /^\d{5,}-/.test(text)) return '9999-12-31';
   if (text === '-infinity' || text.endsWith(' BC')) return '0001-01-01';
   return text;
+}
+
+/** Whether ISO-8601 holds this date or timestamp text as it is (a year 1 to 9999, not infinite). */
+function isoHolds(text: string): boolean {
+  return /^\d{4}-/.test(text) && !text.endsWith(' BC');
 }
 
 /**
@@ -159,11 +172,13 @@ export function postgresBookmarkValue(kind: ValueKind, raw: unknown): unknown {
     case 'decimal':
     case 'float':
       return NON_FINITE.has(text) ? text : new LosslessNumber(text);
+    // The server's own text where ISO-8601 would clamp (BC, infinity, years above 9999): clamped, two
+    // keys would share one bookmark and a resumed run would skip the rows between them.
     case 'date':
-      return isoDate(text);
+      return isoHolds(text) ? isoDate(text) : text;
     case 'timestamp':
     case 'timestamptz':
-      return isoTimestamp(text);
+      return isoHolds(text) ? isoTimestamp(text) : text;
     case 'boolean':
       return text === 't';
     default:

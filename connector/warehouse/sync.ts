@@ -1,3 +1,4 @@
+import { TargetError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ReadPlan, WarehouseConnection } from './dialect.js';
 import type { DiscoveredStream } from './discovery.js';
@@ -8,7 +9,8 @@ import { bookmarkParameter, type TapState } from './state.js';
  * The sync loop. Each stream: SCHEMA, then its rows as RECORD lines.
  *
  * INCREMENTAL streams read `key >= bookmark ORDER BY key` (the bookmark row is sent again, the Singer
- * convention, so rows sharing the bookmark value are never lost) and emit STATE every `stateEveryRows`
+ * convention, so rows sharing the bookmark value are never lost), rows with a NULL key first and in every
+ * run (they have no place in the key order, so no bookmark may pass them), and emit STATE every `stateEveryRows`
  * rows and at the end of the stream. FULL_TABLE streams are read whole under a new table version:
  * ACTIVATE_VERSION at the start and at the end, every RECORD carrying that version (as tap-postgres does).
  * Every STATE carries the bookmarks of all streams, including those not run this time.
@@ -110,24 +112,31 @@ async function syncStream(stream: DiscoveredStream, opts: SyncOptions): Promise<
   const width = columns.length;
   let count = 0;
 
-  for await (const row of warehouse.streamRows(plan)) {
-    let line = prefix;
-    for (let k = 0; k < width; k++) {
-      const raw = row[k];
-      line += keys[k]! + (raw === null || raw === undefined ? 'null' : encoders[k]!(raw));
-    }
-    await writer.line(line + recordEnd);
-    count++;
-    if (incremental) {
-      const key = row[keyIndex];
-      if (key !== null && key !== undefined) lastKey = key;
-      if (count % opts.stateEveryRows === 0) {
-        saveBookmark();
-        await writer.message({ type: 'STATE', value: state });
-        await writer.flush();
+  try {
+    for await (const row of warehouse.streamRows(plan, opts.signal)) {
+      let line = prefix;
+      for (let k = 0; k < width; k++) {
+        const raw = row[k];
+        line += keys[k]! + (raw === null || raw === undefined ? 'null' : encoders[k]!(raw));
       }
+      await writer.line(line + recordEnd);
+      count++;
+      if (incremental) {
+        const key = row[keyIndex];
+        if (key !== null && key !== undefined) lastKey = key;
+        if (count % opts.stateEveryRows === 0) {
+          saveBookmark();
+          await writer.message({ type: 'STATE', value: state });
+          await writer.flush();
+        }
+      }
+      if (opts.signal?.aborted) break;
     }
-    if (opts.signal?.aborted) break;
+  } catch (e) {
+    // Which stream and table failed: the database's message alone ("canceling statement due to
+    // statement timeout") names neither.
+    if (e instanceof TargetError) e.message = `${streamLabel(stream)}: ${e.message}`;
+    throw e;
   }
 
   if (incremental) saveBookmark();
@@ -138,4 +147,10 @@ async function syncStream(stream: DiscoveredStream, opts: SyncOptions): Promise<
   await writer.flush();
   log.info({ stream: name, rows: count, ms: now() - started }, 'stream sync finished');
   return count;
+}
+
+/** `stream "public-calls" (table "public"."calls")`, or `stream "q" (sql)`, for error messages. */
+function streamLabel(stream: DiscoveredStream): string {
+  const { name, source } = stream.config;
+  return `stream "${name}" (${source.kind === 'table' ? `table "${source.schema}"."${source.table}"` : 'sql'})`;
 }

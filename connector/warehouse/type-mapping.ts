@@ -6,10 +6,25 @@ export type JsonSchema = Record<string, unknown>;
 /** json/jsonb hold any JSON value, including a top-level null. */
 const ANY_JSON_TYPES = ['object', 'array', 'string', 'number', 'boolean', 'null'];
 
+/**
+ * Postgres arrays of any declared type may hold up to 6 dimensions (MAXDIM): `int[]` can hold
+ * `{{1,2},{3,4}}`. An element may therefore be a value or an array, down to this depth.
+ */
+const MAX_ARRAY_DIMENSIONS = 6;
+
 export function columnSchema(kind: ValueKind, nullable: boolean): JsonSchema {
   const schema = baseSchema(kind);
-  if (nullable && Array.isArray(schema.type) && !schema.type.includes('null')) schema.type = [...schema.type, 'null'];
+  // NaN and ±Infinity, which JSON cannot hold, are written as null even in a NOT NULL column.
+  const mayBeNull = nullable || kind.type === 'decimal' || kind.type === 'float';
+  if (mayBeNull && Array.isArray(schema.type) && !schema.type.includes('null')) schema.type = [...schema.type, 'null'];
   return schema;
+}
+
+/** The schema of an array's elements: nullable values, or (for another dimension) arrays of them. */
+function elementSchema(kind: ValueKind, dimensionsLeft: number): JsonSchema {
+  const value = columnSchema(kind, true);
+  if (dimensionsLeft <= 1 || kind.type === 'json') return value;
+  return { ...value, type: [...(value.type as string[]), 'array'], items: elementSchema(kind, dimensionsLeft - 1) };
 }
 
 function baseSchema(kind: ValueKind): JsonSchema {
@@ -32,8 +47,8 @@ function baseSchema(kind: ValueKind): JsonSchema {
     case 'json':
       return { type: [...ANY_JSON_TYPES] };
     case 'array':
-      // Array elements may be NULL whatever the column's constraint.
-      return { type: ['array'], items: columnSchema(kind.items, true) };
+      // Array elements may be NULL whatever the column's constraint, and arrays again (more dimensions).
+      return { type: ['array'], items: elementSchema(kind.items, MAX_ARRAY_DIMENSIONS) };
   }
 }
 

@@ -166,7 +166,7 @@ describe('tap-warehouse CLI', () => {
     const query = "SELECT id, (CASE WHEN id = 2 THEN 'two' ELSE '1' END)::int AS v FROM agents ORDER BY id";
     const r = await run(['--config', file('bad-data.json', { connection: db.url, streams: [{ name: 'casts', sql: query, key_properties: ['id'] }] })]);
     expect(r.code, r.stderr).toBe(3);
-    expect(r.stderr).toMatch(/tap-warehouse: reading rows failed: invalid input syntax for type integer/);
+    expect(r.stderr).toMatch(/tap-warehouse: stream "casts" \(sql\): reading rows failed: invalid input syntax for type integer/);
   });
 
   it('names the setting meant, the env var a bad value came from, and where a config file is not JSON (exit 2)', async () => {

@@ -55,6 +55,9 @@ afterAll(async () => {
 
 const nullable = (type: string, extra: Record<string, unknown> = {}) => ({ type: [type, 'null'], ...extra });
 const required = (type: string, extra: Record<string, unknown> = {}) => ({ type: [type], ...extra });
+/** Array elements: nullable values or, for up to 6 dimensions (Postgres's MAXDIM), arrays of them. */
+const elements = (type: string, depth = 6): Record<string, unknown> =>
+  depth <= 1 ? nullable(type) : { type: [type, 'null', 'array'], items: elements(type, depth - 1) };
 
 describe('discovery (postgres)', () => {
   it('maps every column type to JSON Schema, with nullability', async () => {
@@ -73,7 +76,8 @@ describe('discovery (postgres)', () => {
         c_numeric: nullable('number'),
         c_decimal: nullable('number'),
         c_real: nullable('number'),
-        c_double: required('number'),
+        // NaN and ±Infinity are written as null: numbers are nullable even when the column is NOT NULL.
+        c_double: nullable('number'),
         c_text: required('string'),
         c_varchar: nullable('string'),
         c_char: nullable('string'),
@@ -85,8 +89,8 @@ describe('discovery (postgres)', () => {
         c_time: nullable('string'),
         c_json: { type: ['object', 'array', 'string', 'number', 'boolean', 'null'] },
         c_jsonb: { type: ['object', 'array', 'string', 'number', 'boolean', 'null'] },
-        c_int_array: { type: ['array', 'null'], items: nullable('integer') },
-        c_text_array: { type: ['array'], items: nullable('string') },
+        c_int_array: { type: ['array', 'null'], items: elements('integer') },
+        c_text_array: { type: ['array'], items: elements('string') },
         c_enum: nullable('string'),
         c_domain: nullable('integer'),
       },
@@ -143,7 +147,7 @@ describe('discovery (postgres)', () => {
         id: nullable('integer'),
         amount: nullable('number'),
         at: nullable('string', { format: 'date-time' }),
-        ids: { type: ['array', 'null'], items: nullable('integer') },
+        ids: { type: ['array', 'null'], items: elements('integer') },
         x: { type: ['object', 'array', 'string', 'number', 'boolean', 'null'] },
         d: nullable('integer'),
       },
@@ -170,7 +174,11 @@ describe('discovery (postgres)', () => {
       ConfigError,
     );
     await expect(discover({ name: 'dup', sql: 'SELECT 1 AS a, 2 AS a', key_properties: [] })).rejects.toThrow(/two columns named "a"/);
-    await expect(discover({ name: 'bad', sql: 'SELEC 1', key_properties: [] })).rejects.toThrow(/^stream "bad": the sql query failed: syntax error/);
-    await expect(discover({ name: 'bad', sql: 'SELEC 1', key_properties: [] })).rejects.toThrow(ConfigError);
+    await expect(discover({ name: 'bad', sql: 'SELECT * FROM nowhere', key_properties: [] })).rejects.toThrow(
+      /^stream "bad": the sql query failed: relation "nowhere" does not exist/,
+    );
+    await expect(discover({ name: 'bad', sql: 'SELECT 1 +', key_properties: [] })).rejects.toThrow(ConfigError);
+    // Not a SELECT at all: refused with the settings, before any query.
+    expect(() => discover({ name: 'bad', sql: 'SELEC 1', key_properties: [] })).toThrow(/exactly one read-only SELECT .*not SELEC/);
   });
 });

@@ -54,6 +54,10 @@ describe('postgres text → JSON text', () => {
     expect(isLosslessNumber(n) && n.toString()).toBe('12345678901234567.123456789');
     expect(postgresBookmarkValue({ type: 'timestamp' }, '2026-03-04 14:00:00')).toBe('2026-03-04T14:00:00.000000+00:00');
     expect(postgresBookmarkValue({ type: 'date' }, '2026-03-04')).toBe('2026-03-04');
+    // What ISO-8601 would clamp keeps the server's text, so the bookmark compares as the very value.
+    expect(postgresBookmarkValue({ type: 'timestamptz' }, '0100-01-01 00:00:00+00 BC')).toBe('0100-01-01 00:00:00+00 BC');
+    expect(postgresBookmarkValue({ type: 'timestamp' }, '12000-01-01 00:00:00')).toBe('12000-01-01 00:00:00');
+    expect(postgresBookmarkValue({ type: 'date' }, 'infinity')).toBe('infinity');
     expect(postgresBookmarkValue({ type: 'string' }, 'abc')).toBe('abc');
   });
 });
@@ -63,10 +67,17 @@ describe('JSON Schema of column kinds', () => {
     expect(columnSchema({ type: 'bigint' }, false)).toEqual({ type: ['integer'] });
     expect(columnSchema({ type: 'decimal' }, true)).toEqual({ type: ['number', 'null'] });
     expect(columnSchema({ type: 'timestamptz' }, true)).toEqual({ type: ['string', 'null'], format: 'date-time' });
-    expect(columnSchema({ type: 'array', items: { type: 'string' } }, false)).toEqual({
-      type: ['array'],
-      items: { type: ['string', 'null'] },
-    });
+    // NaN and ±Infinity are written as null: numbers may be null even in a NOT NULL column.
+    expect(columnSchema({ type: 'float' }, false)).toEqual({ type: ['number', 'null'] });
+    // Any Postgres array may have up to 6 dimensions, whatever its declared type.
+    const array = columnSchema({ type: 'array', items: { type: 'string' } }, false);
+    expect(array.type).toEqual(['array']);
+    let items = array.items as Record<string, unknown>;
+    for (let depth = 1; depth < 6; depth++) {
+      expect(items.type).toEqual(['string', 'null', 'array']);
+      items = items.items as Record<string, unknown>;
+    }
+    expect(items).toEqual({ type: ['string', 'null'] });
     expect(columnSchema({ type: 'json' }, false).type).toContain('null');
   });
 });

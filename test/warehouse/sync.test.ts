@@ -249,10 +249,10 @@ describe('streaming', () => {
     // One 64 KiB chunk is about 300 of these rows; the cursor reads ahead at most a couple of batches.
     expect(rowsRead).toBeGreaterThan(0);
     expect(rowsRead).toBeLessThan(5000);
-    // While stalled, the query is still open on the server: rows come through a cursor, not all at once.
-    const activity = await sql.query(`SELECT state FROM pg_stat_activity WHERE application_name = 'tap-warehouse' AND query LIKE 'SELECT "id", "filler"%'`);
-    // (a query that had sent all its rows would be 'idle' by now)
-    expect(activity.rows).toEqual([{ state: 'active' }]);
+    // While stalled, the cursor is open on the server between two FETCHes: rows come a batch at a time,
+    // not all at once, and the server is not working (a statement_timeout runs per FETCH only).
+    const activity = await sql.query(`SELECT state, query FROM pg_stat_activity WHERE application_name = 'tap-warehouse' AND backend_type = 'client backend' AND query LIKE 'FETCH%'`);
+    expect(activity.rows).toEqual([{ state: 'idle in transaction', query: 'FETCH 1000 FROM tap_warehouse_rows' }]);
     release!();
     const result = await sync;
     expect(result.rows['public-lots']).toBe(30000);
