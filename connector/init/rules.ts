@@ -135,11 +135,10 @@ class Suggester {
     let why = this.why(path);
     if (kind === 'naive' || kind === 'wallclock') {
       source.push(['timezone', zone ? { column: zone } : 'UTC']);
-      why += zone
-        ? `; read in the zone of ${zone}`
-        : kind === 'naive'
-          ? '; no offset: set timezone to the zone these times were written in'
-          : '; a wall-clock type the tap labels +00:00: if it is not UTC, say the zone (docs/mapping-language.md, Time zones)';
+      // The tap labels wall-clock values +00:00: the offset must not count.
+      if (kind === 'wallclock') source.push(['offset', 'ignore']);
+      const wall = kind === 'naive' ? 'no offset' : 'wall-clock times the tap labels +00:00';
+      why += zone ? `; ${wall}: read in the zone of ${zone}` : `; ${wall}: set timezone to the zone they were written in`;
     } else if (this.col(path).shapes.get('naive')) {
       why += '; the values without an offset are read as UTC, like the rest';
     }

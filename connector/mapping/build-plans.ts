@@ -41,7 +41,9 @@ import {
 const TOP_KEYS = ['version', 'streams'];
 const STREAM_KEYS = ['object', 'fields'];
 const SOURCE_KEYS = ['column', 'value', 'template'];
-const LEAF_KEYS = [...SOURCE_KEYS, 'map', 'default', 'type', 'timezone', 'plus'];
+const LEAF_KEYS = [...SOURCE_KEYS, 'map', 'default', 'type', 'timezone', 'offset', 'plus'];
+/** What `offset:` takes: `ignore` reads a labelled time as wall-clock time in the leaf's zone; `keep` is the default. */
+const OFFSET_CHOICES = ['keep', 'ignore'];
 const PLUS_KEYS = ['column', 'unit'];
 const EACH_KEYS = ['each', 'fields'];
 const ZONE_KEYS = ['column', 'default'];
@@ -507,6 +509,17 @@ export class DocumentChecker {
       }
     }
 
+    const offsetEntry = get('offset');
+    let wallClock = false;
+    if (offsetEntry) {
+      const choice = isScalar(offsetEntry.value) ? String(offsetEntry.value.value) : '';
+      if (!TIME_TYPES.includes(type)) {
+        ok = this.fail(offsetEntry.key, `\`${label}\`: \`offset\` only applies to type datetime, localdatetime or date (this leaf reads ${type})`) ?? false;
+      } else if (!OFFSET_CHOICES.includes(choice)) {
+        ok = this.fail(offsetEntry.value ?? offsetEntry.key, `\`${label}\`: offset takes \`ignore\` (read the time as wall-clock time in \`timezone\`, whatever offset it carries) or \`keep\` (the default), not \`${choice}\`${didYouMean(choice, OFFSET_CHOICES)}`) ?? false;
+      } else wallClock = choice === 'ignore';
+    }
+
     const plusEntry = get('plus');
     let plus: DurationPlan | undefined;
     if (plusEntry) {
@@ -538,6 +551,7 @@ export class DocumentChecker {
       ...(fallback ? { fallback } : {}),
       ...(zone ? { zone } : {}),
       ...(plus ? { plus } : {}),
+      ...(wallClock ? { wallClock } : {}),
       required,
     };
   }

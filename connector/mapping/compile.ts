@@ -4,6 +4,7 @@ import { columnGetter, jsonTextValue, walk, type Getter } from './column-path.js
 import { labelAt, newContext, reject, type MapContext } from './context.js';
 import type { ColumnRead, FieldPlan, LeafPlan, ObjectPlan, SourcePlan, StreamPlan, ZonePlan } from './plan.js';
 import { UTC, timeZoneNamed, type TimeZone } from './time-zones.js';
+import { withoutOffset } from './datetime.js';
 import { INVALID, converterFor, describeValue, isBlank, mapKeyOf, nativeFieldType, readNumber, readString, shiftedTime, typeDescription, type Converter } from './values.js';
 
 /**
@@ -112,6 +113,7 @@ function compileFinish(plan: LeafPlan): (raw: unknown, scope: Scope, ctx: MapCon
   const plus = plan.plus;
   const readDuration = plus ? columnGetter(plus.path) : undefined;
   const shiftedType = plan.type === 'localdatetime' ? 'localdatetime' : 'datetime';
+  const wallClock = plan.wallClock === true;
 
   return (raw, scope, ctx) => {
     if (raw === FAILED) return undefined;
@@ -125,7 +127,7 @@ function compileFinish(plan: LeafPlan): (raw: unknown, scope: Scope, ctx: MapCon
       // Only a value that is there and empty (null, blank text) clears a nullable field.
       return blank === undefined ? undefined : nothing;
     }
-    let value = raw;
+    let value = wallClock ? withoutOffset(raw) : raw;
     if (plus) {
       const amount = readNumber(duration);
       if (amount === INVALID) {
@@ -134,7 +136,7 @@ function compileFinish(plan: LeafPlan): (raw: unknown, scope: Scope, ctx: MapCon
       }
       const zone = zoneOf ? zoneOf(scope, ctx) : fixedZone;
       if (zone === undefined) return undefined;
-      value = shiftedTime(raw, zone, Math.round(amount * plus.unitMs), shiftedType);
+      value = shiftedTime(value, zone, Math.round(amount * plus.unitMs), shiftedType);
       if (value === INVALID) {
         reject(ctx, `${labelAt(label, ctx)}: value ${describeValue(raw)} of ${source} is not ${typeDescription(plan.type)}`);
         return undefined;
@@ -144,7 +146,7 @@ function compileFinish(plan: LeafPlan): (raw: unknown, scope: Scope, ctx: MapCon
     if (convert) {
       const zone = zoneOf ? zoneOf(scope, ctx) : fixedZone;
       if (zone === undefined) return undefined;
-      value = convert(raw, zone);
+      value = convert(value, zone);
       if (value === INVALID) {
         reject(ctx, `${labelAt(label, ctx)}: value ${describeValue(raw)} of ${source} is not ${typeDescription(plan.type)}`);
         return undefined;

@@ -151,6 +151,19 @@ function parseWithLuxon(text: string): ParsedTime | undefined {
   return undefined;
 }
 
+/** An ISO-8601 / SQL date-time text ending in an offset (`Z`, `+00:00`, `-0600`, `+05`). */
+const WITH_OFFSET = /^(\s*[+-]?\d{4,6}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)\s*$/i;
+
+/**
+ * The wall-clock part of a labelled date-time text (`2026-03-08 13:00:00+00:00` → `2026-03-08 13:00:00`),
+ * for `offset: ignore`; other values (naive text, epoch numbers, zone names) as they are.
+ */
+export function withoutOffset(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const m = WITH_OFFSET.exec(value);
+  return m ? m[1]!.trim() : value;
+}
+
 /** Any supported date/time value, or undefined when it is not one. */
 export function parseTime(value: unknown): ParsedTime | undefined {
   if (typeof value === 'number') return fromEpoch(value);

@@ -57,6 +57,11 @@ export interface LeafPlan {
   readonly zone?: ZonePlan;
   /** `plus:` a duration column added to a datetime (an end time from a start and a duration). */
   readonly plus?: DurationPlan;
+  /**
+   * `offset: ignore`: the source is wall-clock time in the leaf's `timezone`, whatever offset is written on it
+   * (Postgres taps label `timestamp without time zone` values `+00:00`).
+   */
+  readonly wallClock?: boolean;
   /** The top-level externalId: a record without one is rejected, not sent without it. */
   readonly required: boolean;
 }

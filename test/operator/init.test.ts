@@ -164,7 +164,7 @@ describe('target-siro init', () => {
     const text = readFileSync(join(dir, 'suggested.yml'), 'utf8');
     const visits = fieldsOf(text, 'crm-visits');
     // The SQL type says wall-clock time; the IANA-named column is found by name (no records to sample).
-    expect(visits.startTime).toEqual({ column: 'scheduled_for', type: 'datetime', timezone: { column: 'customer_tz' } });
+    expect(visits.startTime).toEqual({ column: 'scheduled_for', type: 'datetime', timezone: { column: 'customer_tz' }, offset: 'ignore' });
     expect(visits.account).toMatchObject({ externalId: 'customer_id', name: 'customer_name' });
     expect(visits.engagementType.activityType).toEqual({ value: 'APPOINTMENT' });
     const deals = fieldsOf(text, 'crm-deals');
@@ -172,6 +172,44 @@ describe('target-siro init', () => {
     expect(deals.closedAt.column).toBe('close_date');
     const validate = await runTargetCli(['validate'], { cwd: dir, env: { TARGET_SIRO_MAPPINGS: 'suggested.yml' } });
     expect(validate.code, validate.stderr).toBe(0);
+  });
+
+  it('records and a catalog together: a `timestamp without time zone` column labelled +00:00 is read as wall-clock time in its zone', async () => {
+    const dir = tempDir('target-siro-init-wallclock-');
+    const schema = { type: 'object', properties: {
+      id: { type: ['integer'] }, title: { type: ['null', 'string'] }, tz: { type: ['null', 'string'] },
+      starts_at: { type: ['null', 'string'], format: 'date-time' }, updated_at: { type: ['string'], format: 'date-time' },
+    } };
+    const sql: Record<string, string> = { id: 'bigint', title: 'text', tz: 'text', starts_at: 'timestamp without time zone', updated_at: 'timestamp with time zone' };
+    const catalog = { streams: [{ tap_stream_id: 'public-visits', stream: 'public-visits', key_properties: ['id'], schema, metadata: [
+      { breadcrumb: [], metadata: { 'table-key-properties': ['id'] } },
+      ...Object.entries(sql).map(([c, t]) => ({ breadcrumb: ['properties', c], metadata: { 'sql-datatype': t } })),
+    ] }] };
+    writeFileSync(join(dir, 'catalog.json'), JSON.stringify(catalog));
+    // As tap-postgres writes them: the Phoenix wall clock 13:00 labelled +00:00, either side of a DST change elsewhere.
+    const rows = [
+      { id: 1, title: 'Roof check', tz: 'America/Phoenix', starts_at: '2026-03-08T13:00:00.000000+00:00', updated_at: '2026-03-01T10:00:00.000000+00:00' },
+      { id: 2, title: 'Install', tz: 'America/New_York', starts_at: '2026-03-07T09:00:00.000000+00:00', updated_at: '2026-03-01T10:00:00.000000+00:00' },
+      { id: 3, title: 'Follow-up', tz: 'America/New_York', starts_at: '2026-03-09T09:00:00.000000+00:00', updated_at: '2026-03-01T10:00:00.000000+00:00' },
+    ];
+    const input = join(dir, 'visits.singer');
+    writeFileSync(input, [{ type: 'SCHEMA', stream: 'public-visits', schema, key_properties: ['id'] }, ...rows.map((record) => ({ type: 'RECORD', stream: 'public-visits', record }))].map((m) => JSON.stringify(m)).join('\n') + '\n');
+    const r = await runTargetCli(['init', '--catalog', 'catalog.json', '--input', input, '--out', 'mappings'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const text = readFileSync(join(dir, 'mappings', 'public-visits.yml'), 'utf8');
+    const fields = fieldsOf(text, 'public-visits');
+    expect(fields.startTime).toEqual({ column: 'starts_at', type: 'datetime', timezone: { column: 'tz' }, offset: 'ignore' });
+    expect(fields.startTimeLocalized).toEqual({ column: 'starts_at', type: 'localdatetime', timezone: { column: 'tz' }, offset: 'ignore' });
+    expect(fields.remoteUpdatedAt).toEqual({ column: 'updated_at', type: 'datetime' });
+    expect(text).toContain('starts_at (timestamp without time zone, e.g. 2026-03-08T13:00:00.000000+00:00); wall-clock times the tap labels +00:00: read in the zone of tz');
+    const preview = await runTargetCli(['preview', '--input', input, '--format', 'json'], { cwd: dir });
+    expect(preview.code, preview.stderr).toBe(0);
+    const payloads = (JSON.parse(preview.stdout) as PreviewJson).records.map((x) => x.payload!);
+    expect(payloads.map((p) => [p.startTime, p.startTimeLocalized])).toEqual([
+      ['2026-03-08T20:00:00.000Z', '2026-03-08T13:00:00'],
+      ['2026-03-07T14:00:00.000Z', '2026-03-07T09:00:00'],
+      ['2026-03-09T13:00:00.000Z', '2026-03-09T09:00:00'],
+    ]);
   });
 
   it('a JSON column of attendees becomes engagementUsers with each; hostile values stay inside comments', async () => {
