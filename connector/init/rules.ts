@@ -226,7 +226,7 @@ class Suggester {
     const c = this.col(path);
     const html = c.examples.some((e) => /<\/?[a-z][a-z0-9]*[\s/>]/i.test(e) || /&(?:[a-z]+|#\d+);/i.test(e));
     if (html && LIQUID_NAME.test(path)) {
-      return [{ name, source: leaf([['template', `{{ ${path} | strip_html }}`]], `${this.why(path)}: HTML in the sample, so its tags are stripped`) }];
+      return [{ name, source: leaf([['template', `{{ ${path} | html_to_text }}`]], `${this.why(path)}: HTML in the sample, read as text`) }];
     }
     return [{ name, source: leaf(path, this.why(path)) }];
   }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Liquid, Template } from 'liquidjs';
 import { jsonTextValue, parseColumnPath, walk } from './column-path.js';
+import { htmlToText } from './html-text.js';
 import type { MapContext } from './context.js';
 
 /**
@@ -66,6 +67,7 @@ function engine(): Liquid {
     renderLimit: TEMPLATE_LIMITS.renderMs,
     memoryLimit: TEMPLATE_LIMITS.memory,
   });
+  made.registerFilter('html_to_text', htmlToText);
   for (const tag of FILE_TAGS) {
     made.registerTag(tag, {
       parse() {
