@@ -12,7 +12,8 @@ import { sampleCalls } from '../support/target-config.js';
  * mapped where the input has them. It writes only the files it reports, and never overwrites one.
  */
 
-const fixture = (name: string) => join(repoRoot, 'test', 'fixtures', 'init', name);
+// The example mappings' fixtures, shaped as those taps build their output.
+const fixture = (name: string) => join(repoRoot, 'test', 'fixtures', 'examples', name);
 
 interface PreviewJson {
   records: { outcome: string; stream: string; payload?: Record<string, any>; reasons?: string[] }[];
@@ -106,7 +107,8 @@ describe('target-siro init', () => {
     // Properties it did not use are listed, so the user sees what is left.
     expect(text).toMatch(/# properties: \d+ more keys \(.*hs_meeting_outcome/);
     const integration = payloads.find((p) => p.externalId === 'meeting-51299')!;
-    expect(integration.startTime).toBe('2026-06-04T13:30:00.000Z');
+    expect(integration.startTime).toBe('2026-06-09T15:00:00.000Z');
+    expect(integration.content).toBe('Customer asked: "Can we do Tuesday?" & it\'s <urgent>');
     expect(integration.content).not.toMatch(/<p>/);
     for (const p of payloads) expect(p.startTime).toMatch(/Z$/);
   });
