@@ -229,4 +229,27 @@ describe('example mappings', () => {
       ['id=61236', ['direction: value "SIDEWAYS" of column "properties.hs_call_direction" is not one of INBOUND, OUTBOUND']],
     ]);
   });
+  it('hubspot-engagements.yml: singer-io tap-hubspot engagements (one stream, every type; epoch-ms metadata times)', async () => {
+    const { payloads, rejects, states } = await dryRun('hubspot-engagements');
+    expect(rejects).toEqual([]);
+    expect(states).toHaveLength(1);
+    const by = Object.fromEntries(payloads.map((p: any) => [p.externalId, p]));
+    // A meeting: its own start and end (epoch ms), title, HTML body as text, the first company, deal and contact.
+    expect(by['7001']).toMatchObject({
+      subject: 'Discovery: Lakeside HOA', content: 'Agenda: budget & timeline', direction: null,
+      startTime: '2026-06-02T16:00:00.000Z', endTime: '2026-06-02T16:45:00.000Z',
+      engagementType: { name: 'Meeting', activityType: 'MEETING' },
+      account: { externalId: '9001' }, opportunity: { externalId: '5001' }, contact: { externalId: '3001' },
+      engagementUsers: [{ externalId: '88123401' }],
+    });
+    // Calls: start + durationMilliseconds, exact to the millisecond; a duration of 0 ends at the start.
+    expect(by['7002']).toMatchObject({ startTime: '2026-06-03T15:00:00.123Z', endTime: '2026-06-03T15:02:05.123Z', engagementType: { activityType: 'CALL' } });
+    expect(by['7003']).toMatchObject({ startTime: '2026-06-04T09:15:00.000Z', endTime: '2026-06-04T09:15:00.000Z' });
+    expect(by['7003']).not.toHaveProperty('account');
+    // An email reply: inbound, subject, the HTML read as text.
+    expect(by['7004']).toMatchObject({ direction: 'INBOUND', subject: 'Re: your quote', content: 'Thanks — we\'ll sign Monday.', endTime: null, engagementType: { activityType: 'EMAIL' } });
+    // A note: sent as an EVENT (the tap cannot leave it out; the mapping says how).
+    expect(by['7005']).toMatchObject({ engagementType: { name: 'Note', activityType: 'EVENT' } });
+    for (const p of payloads) expect(p.endTime === null || p.endTime >= p.startTime).toBe(true);
+  });
 });
