@@ -193,7 +193,7 @@ describe('load-time errors name file:line:column', () => {
           amount: { column: a, type: datetime }
       `),
     ).toEqual([
-      'F:7:18: unknown key `colum` in the leaf `subject` (did you mean `column`?); allowed keys: column, value, template, map, default, type, timezone, plus',
+      'F:7:18: unknown key `colum` in the leaf `subject` (did you mean `column`?); allowed keys: column, value, template, map, default, type, timezone, offset, plus',
       'F:7:16: `subject` needs a source: column, value or template',
       'F:8:39: `content`: unknown type `text`; types: string, number, integer, boolean, datetime, localdatetime, date',
       'F:9:37: `startTime`: unknown type `datetme` (did you mean `datetime`?); types: string, number, integer, boolean, datetime, localdatetime, date',
