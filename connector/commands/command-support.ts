@@ -49,9 +49,9 @@ export function configFileOf(command: Command): string | undefined {
 }
 
 /** Commander's parser for `--limit <n>`: a positive whole number, else a configuration error (exit 2). */
-export function parseLimit(v: string): number {
+export function parseLimit(v: string, option = '--limit'): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--limit needs a positive whole number, got "${v}"`);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${option} needs a positive whole number, got "${v}"`);
   return n;
 }
 

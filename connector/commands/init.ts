@@ -7,6 +7,7 @@ import { ConfigError, InputError, OutputError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { checkedSuggestion, DEFAULT_SAMPLE, profileCatalog, profileMessages, type CheckedSuggestion, type Profiles } from '../init/suggest-mappings.js';
 import { mappingText, nextCommand, type FileHeader } from '../init/yaml-text.js';
+import { idPrefixes } from '../init/rules.js';
 import type { SiroObject } from '../siro/objects.js';
 import { commandAction, parseLimit } from './command-support.js';
 
@@ -41,6 +42,7 @@ async function readProfiles(opts: InitOptions): Promise<{ profiles: Profiles; so
   if (catalog && opts.input === undefined) return { profiles: catalog, source: `the catalog ${basename(opts.catalog!)}` };
   const fromFile = opts.input !== undefined && opts.input !== '-';
   if (fromFile && !existsSync(opts.input!)) throw new ConfigError(`--input ${opts.input}: no such file`);
+  if (fromFile && statSync(opts.input!).isDirectory()) throw new ConfigError(`--input ${opts.input} is a folder: give the file of Singer messages`);
   const stdin = opts.stdin ?? process.stdin;
   if (!fromFile && (stdin as { isTTY?: boolean }).isTTY) {
     throw new ConfigError('init reads a tap\'s output: pipe it in (`tap-postgres … | target-siro init`), or give --input FILE or --catalog FILE');
@@ -58,11 +60,12 @@ async function readProfiles(opts: InitOptions): Promise<{ profiles: Profiles; so
 
 function readCatalog(file: string): Profiles {
   if (!existsSync(file)) throw new ConfigError(`--catalog ${file}: no such file`);
+  if (statSync(file).isDirectory()) throw new ConfigError(`--catalog ${file} is a folder: give the catalog file`);
   let catalog: unknown;
   try {
     catalog = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new InputError(1, `--catalog ${file} is not JSON: ${(e as Error).message}`);
+    throw new ConfigError(`--catalog ${file} is not JSON: ${(e as Error).message.split('\n')[0]}`);
   }
   return profileCatalog(catalog, file);
 }
@@ -81,8 +84,9 @@ function addCatalog(profiles: Profiles, catalog: Profiles): void {
 
 function chosenStreams(profiles: Profiles, wanted: string[] | undefined): string[] {
   const seen = [...profiles.streams.keys()];
-  if (seen.length === 0) throw new InputError(1, 'no SCHEMA message in the input: init needs at least one stream');
+  if (seen.length === 0) throw new InputError(1, 'no stream to map: the input has no SCHEMA message (or the catalog no stream with a schema)');
   if (!wanted || wanted.length === 0) return seen;
+  wanted = [...new Set(wanted)];
   for (const w of wanted) {
     if (!profiles.streams.has(w)) throw new ConfigError(`--stream ${w}: the input has no such stream${didYouMean(w, seen)} (streams: ${seen.join(', ')})`);
   }
@@ -91,14 +95,21 @@ function chosenStreams(profiles: Profiles, wanted: string[] | undefined): string
 
 /** `public-calls` → `public-calls.yml`; characters a file name should not hold become `_`. */
 function fileNameOf(stream: string): string {
-  return `${stream.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_')}.yml`;
+  return `${stream.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_') || 'stream'}.yml`;
 }
 
 /** The files to write: one per stream in a folder, or all streams in the one file --out names. */
 function plannedFiles(streams: string[], out: string): { file: string; streams: string[] }[] {
   const isFile = YAML_FILE.test(out) && !(existsSync(out) && statSync(out).isDirectory());
   if (isFile) return [{ file: out, streams }];
-  return streams.map((s) => ({ file: join(out, fileNameOf(s)), streams: [s] }));
+  // Two streams whose names make the same file name (`crm/calls`, `crm calls`) get a number each after the first.
+  const taken = new Set<string>();
+  return streams.map((s) => {
+    let name = fileNameOf(s);
+    for (let n = 2; taken.has(name.toLowerCase()); n++) name = fileNameOf(s).replace(/\.yml$/, `-${n}.yml`);
+    taken.add(name.toLowerCase());
+    return { file: join(out, name), streams: [s] };
+  });
 }
 
 export async function runInit(opts: InitOptions): Promise<WrittenFile[]> {
@@ -110,15 +121,19 @@ export async function runInit(opts: InitOptions): Promise<WrittenFile[]> {
     throw new ConfigError(`${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}: init never overwrites a mapping; use --force to replace, or --out to write elsewhere`);
   }
   refuseMappedElsewhere(plans, opts.out);
+  const prefixes = idPrefixes(streams);
   const written: WrittenFile[] = [];
   const texts: { file: string; text: string }[] = [];
   for (const plan of plans) {
     const header: FileHeader = { source: opts.catalog !== undefined && opts.input === undefined ? source : `${source} (${describeSample(profiles, plan.streams)})`, file: shownPath(plan.file), input };
     const checked = plan.streams.map((stream) => {
       try {
-        return checkedSuggestion(profiles, stream, opts.object, header);
+        return checkedSuggestion(profiles, stream, { object: opts.object, idPrefix: prefixes.get(stream) }, header);
       } catch (e) {
-        if (e instanceof Error && /^(no key_properties|its key columns)/.test(e.message)) throw new InputError(1, `cannot suggest a mapping: ${e.message}`, stream);
+        if (e instanceof Error && /^(no key_properties|its key columns|its key_properties)/.test(e.message)) {
+          const others = profiles.streams.size > 1 ? '; --stream picks the other streams' : '';
+          throw new InputError(profiles.streams.get(stream)!.schemaLine, `cannot suggest a mapping: ${e.message}: Siro needs a key for externalId (the tap's key_properties)${others}`, stream);
+        }
         throw e;
       }
     });
@@ -142,7 +157,8 @@ export async function runInit(opts: InitOptions): Promise<WrittenFile[]> {
  * other files already name exactly would make every run fail, so init refuses it here and names the file.
  */
 function refuseMappedElsewhere(plans: { file: string; streams: string[] }[], out: string): void {
-  const folder = plans.length === 1 && plans[0]!.file === out ? dirname(out) : out;
+  // A single --out file is loaded alone; a folder of mappings is loaded as a whole.
+  const folder = out;
   if (!existsSync(folder) || !statSync(folder).isDirectory()) return;
   const ours = new Set(plans.map((p) => resolve(p.file)));
   for (const name of readdirSync(folder).filter((n) => YAML_FILE.test(n)).sort()) {
@@ -214,7 +230,7 @@ export function addInitCommand(program: Command): void {
     .addOption(new Option('--object <object>', 'the Siro object to map to (default: opportunity for deal/opportunity streams, else engagement)').choices(['engagement', 'opportunity']))
     .option('-o, --out <path>', 'a folder (one file per stream) or a .yml file (all streams)', 'mappings')
     .option('--force', 'replace mapping files that exist')
-    .option('--sample <n>', 'records to sample per stream', (v) => parseLimit(v), DEFAULT_SAMPLE)
+    .option('--sample <n>', 'records to sample per stream', (v) => parseLimit(v, '--sample'), DEFAULT_SAMPLE)
     .action(
       commandAction(async (flags: { input?: string; catalog?: string; stream?: string[]; object?: SiroObject; out: string; force?: boolean; sample: number }) => {
         const written = await runInit({ ...flags, streams: flags.stream, force: flags.force === true });

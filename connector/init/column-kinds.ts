@@ -1,4 +1,4 @@
-import { allShapes, mainShape, schemaTypes, type ColumnProfile } from './profile.js';
+import { mainShape, mostlyShapes as allShapes, schemaTypes, type ColumnProfile } from './profile.js';
 
 /**
  * What a column holds (its kind), decided once per column from its sampled values, else from its declared

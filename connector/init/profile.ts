@@ -52,6 +52,8 @@ export interface ColumnProfile {
 
 export interface StreamProfile {
   readonly stream: string;
+  /** The input line of its (last) SCHEMA, for messages; 1 for a catalog. */
+  schemaLine: number;
   keyProperties: string[];
   /** In declaration order (schema first, then columns only records carry). */
   readonly columns: Map<string, ColumnProfile>;
@@ -62,7 +64,7 @@ export interface StreamProfile {
 }
 
 export function newStreamProfile(stream: string): StreamProfile {
-  return { stream, keyProperties: [], columns: new Map(), records: [], unsampled: 0 };
+  return { stream, schemaLine: 1, keyProperties: [], columns: new Map(), records: [], unsampled: 0 };
 }
 
 /**
@@ -147,7 +149,9 @@ function jsonText(text: string): unknown {
 
 function observe(c: ColumnProfile, value: unknown): void {
   c.present++;
-  if (value === null || value === undefined || (typeof value === 'string' && value.trim() === '')) return;
+  // Empty lists say nothing about what a list column holds, like blanks.
+  if (value === null || value === undefined || (typeof value === 'string' && /^\s*(?:\[\s*\])?\s*$/.test(value))) return;
+  if (Array.isArray(value) && value.length === 0) return;
   c.filled++;
   const shape = shapeOf(value, c);
   c.shapes.set(shape, (c.shapes.get(shape) ?? 0) + 1);
@@ -216,6 +220,17 @@ export function mainShape(c: ColumnProfile): ValueShape | undefined {
   let count = 0;
   for (const [shape, n] of c.shapes) if (n > count) [best, count] = [shape, n];
   return best;
+}
+
+/**
+ * True when the sampled values have these shapes, but for a few strays (at most 5%: a `2026-02-30` among
+ * fifty dates is bad data, not a text column). The check against the sample then says which rows they are.
+ */
+export function mostlyShapes(c: ColumnProfile, ...shapes: ValueShape[]): boolean {
+  if (c.filled === 0) return false;
+  let fitting = 0;
+  for (const [shape, n] of c.shapes) if (shapes.includes(shape)) fitting += n;
+  return fitting > 0 && c.filled - fitting <= Math.floor(c.filled * 0.05);
 }
 
 /** True when every sampled value has one of these shapes (and there was at least one). */

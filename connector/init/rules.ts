@@ -18,13 +18,35 @@ const LIQUID_NAME = /^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$/;
 
 export interface SuggestOptions {
   object?: SiroObject;
+  /** What the externalIds start with (`call` → `call-{{ id }}`); default: the stream's table name, singular. */
+  idPrefix?: string;
+}
+
+/** `public-sales_meetings` → `sales-meeting`: the table's name, singular, as an externalId prefix. */
+export function idPrefixOf(stream: string): string {
+  return entityName(stream).replace(/_/g, '-');
+}
+
+/**
+ * The externalId prefix of each stream of one run: the table's name, or, where two streams would get the same
+ * one (`public-calls` and `archive-calls`), each stream's whole name, so their ids cannot collide in Siro.
+ */
+export function idPrefixes(streams: readonly string[]): Map<string, string> {
+  const short = new Map(streams.map((s) => [s, idPrefixOf(s)]));
+  const counts = new Map<string, number>();
+  for (const p of short.values()) counts.set(p, (counts.get(p) ?? 0) + 1);
+  return new Map(streams.map((s) => {
+    const p = short.get(s)!;
+    const whole = s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || p;
+    return [s, counts.get(p)! > 1 ? whole : p];
+  }));
 }
 
 export function suggestStream(profile: StreamProfile, opts: SuggestOptions = {}): StreamSuggestion {
   const object = opts.object ?? objectOfStream(profile.stream);
   const columns = [...profile.columns.values()];
   const kinds = new Map(columns.map((c) => [c.path, kindOf(c)]));
-  const s = new Suggester(profile, kinds, object);
+  const s = new Suggester(profile, kinds, object, opts.idPrefix ?? idPrefixOf(profile.stream));
   const fields = s.build();
   const read = columnsRead(fields);
   return { stream: profile.stream, object, fields, unused: unusedColumns(columns, read, kinds), dropped: [], notes: s.notes, sampled: profile.records.length };
@@ -61,6 +83,7 @@ class Suggester {
     private readonly profile: StreamProfile,
     private readonly kinds: Map<string, Kind>,
     private readonly object: SiroObject,
+    private readonly idPrefix: string,
   ) {
     this.paths = [...profile.columns.keys()];
   }
@@ -79,7 +102,7 @@ class Suggester {
 
   /** Unused columns of these kinds, by name preference. */
   private named(names: readonly string[], kinds: readonly Kind[]): string | undefined {
-    const candidates = this.paths.filter((p) => !this.used.has(p) && kinds.includes(this.kind(p)) && !this.profile.keyProperties.includes(p));
+    const candidates = this.paths.filter((p) => !this.used.has(p) && kinds.includes(this.kind(p)) && !this.keyPaths.includes(p));
     const hit = firstNamed(candidates, names);
     if (hit) this.used.add(hit);
     return hit;
@@ -92,11 +115,19 @@ class Suggester {
     return this.object === 'engagement' ? [...fields, ...this.engagement()] : [...fields, ...this.opportunity()];
   }
 
+  /** The declared key columns, as column paths (a key named `Row ID` is the path `["Row ID"]`). */
+  private get keyPaths(): string[] {
+    return this.profile.keyProperties.map((k) => pathOf(undefined, k));
+  }
+
   private externalId(): SuggestedField {
-    const keys = this.profile.keyProperties.filter((k) => this.profile.columns.has(k));
-    const entity = entityName(this.profile.stream);
+    const keys = this.keyPaths.filter((k) => this.profile.columns.has(k));
+    if (keys.length < this.profile.keyProperties.length) {
+      const missing = this.profile.keyProperties.filter((k) => !this.profile.columns.has(pathOf(undefined, k)));
+      throw new Error(`its key_properties ${missing.join(', ')} are not among its columns`);
+    }
     if (keys.length === 0) {
-      const id = firstNamed(this.paths, ['id', `${normalName(entity)}id`, 'uuid', 'key', 'externalid']);
+      const id = firstNamed(this.paths, ['id', `${normalName(entityName(this.profile.stream))}id`, 'uuid', 'key', 'externalid']);
       if (!id) throw new Error(`no key_properties and no id column`);
       keys.push(id);
       this.notes.push(`The stream declares no key_properties: \`${id}\` is taken as the row's key. Check it is unique.`);
@@ -104,10 +135,10 @@ class Suggester {
     for (const k of keys) this.used.add(k);
     const keyWhy = `key_properties ${keys.join(', ')} (${keys.map((k) => KIND_TEXT[this.kind(k)]).join(', ')})`;
     if (keys.every((k) => LIQUID_NAME.test(k))) {
-      const template = `${entity.replace(/_/g, '-')}-${keys.map((k) => `{{ ${k} }}`).join('-')}`;
-      return { name: 'externalId', source: leaf([['template', template]], `${keyWhy}: namespaced by the stream, so ids of other tables cannot collide; exact for big integers`) };
+      const template = `${this.idPrefix}-${keys.map((k) => `{{ ${k} }}`).join('-')}`;
+      return { name: 'externalId', source: leaf([['template', template]], `${keyWhy}, after \`${this.idPrefix}-\` so the ids of the other tables mapped here cannot collide; exact for big integers`) };
     }
-    if (keys.length === 1) return { name: 'externalId', source: leaf(keys[0]!, `${keyWhy}: the key as is`) };
+    if (keys.length === 1) return { name: 'externalId', source: leaf(keys[0]!, `${keyWhy}: the key as is (its name cannot go in a template); make sure no other stream's ids can equal these`) };
     throw new Error(`its key columns (${keys.join(', ')}) cannot be combined in a template`);
   }
 
@@ -241,7 +272,7 @@ class Suggester {
     if (!accountColumn || !LIQUID_NAME.test(accountColumn)) return [];
     const label = activityOfStream(this.profile.stream).toLowerCase();
     const what = kindColumn && LIQUID_NAME.test(kindColumn) ? `{{ ${kindColumn} | default: "${label.charAt(0).toUpperCase()}${label.slice(1)}" }}` : `${label.charAt(0).toUpperCase()}${label.slice(1)}`;
-    return [{ name: 'subject', source: leaf([['template', `${what} with {{ ${accountColumn} }}`]], kindColumn ? `no subject column: the kind and the account's name` : `no subject column: the stream's kind and the account's name`) }];
+    return [{ name: 'subject', source: leaf([['template', `${what}{% if ${accountColumn} %} with {{ ${accountColumn} }}{% endif %}`]], kindColumn ? `no subject column: the kind and the account's name` : `no subject column: the stream's kind and the account's name`) }];
   }
 
   /** Sampled distinct values of a column, most frequent first (undefined: too many to be codes). */

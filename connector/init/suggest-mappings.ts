@@ -6,9 +6,8 @@ import { readBatchRecords } from '../singer/batch-files.js';
 import type { JsonObject, SchemaMessage } from '../singer/messages.js';
 import { readMessages } from '../singer/reader.js';
 import { StreamRegistry, type StreamInfo } from '../singer/streams.js';
-import type { SiroObject } from '../siro/objects.js';
 import { declareSchema, declareSqlType, newStreamProfile, sampleRecord, type StreamProfile } from './profile.js';
-import { suggestStream } from './rules.js';
+import { suggestStream, type SuggestOptions } from './rules.js';
 import type { FieldSource, StreamSuggestion, SuggestedField } from './suggestion.js';
 import { mappingText, type FileHeader } from './yaml-text.js';
 
@@ -35,6 +34,7 @@ export async function profileMessages(input: Readable, sample: number, maxLineBy
       const profile = streams.get(message.stream) ?? newStreamProfile(message.stream);
       streams.set(message.stream, profile);
       declareSchema(profile, message.schema, message.key_properties ?? []);
+      profile.schemaLine = line;
       schemas.set(message.stream, message);
       continue;
     }
@@ -99,15 +99,25 @@ export interface CheckedSuggestion {
  * The suggestion for one stream, checked: the text loads as a mapping file, and fields that reject sampled
  * records are left out (a few rounds: leaving a field out can only remove reasons).
  */
-export function checkedSuggestion(profiles: Profiles, stream: string, object: SiroObject | undefined, header: FileHeader): CheckedSuggestion {
+/** A field that rejects at most this share of the sampled rows is kept (the rows are the data's fault), else left out. */
+const KEEP_FIELD_UP_TO = 0.05;
+
+export function checkedSuggestion(profiles: Profiles, stream: string, opts: SuggestOptions, header: FileHeader): CheckedSuggestion {
   const profile = profiles.streams.get(stream)!;
-  const suggestion = suggestStream(profile, { object });
+  const suggestion = suggestStream(profile, opts);
   const schema = profiles.schemas.get(stream);
   const info = schema ? new StreamRegistry(true).register(schema, 1) : undefined;
+  const kept = new Set<string>();
   let result = sampleCheck(suggestion, info, profile, header);
-  for (let round = 0; round < 4 && result.failing.size > 0; round++) {
-    for (const [field, reason] of result.failing) {
-      if (removeField(suggestion.fields, field.split('.'))) suggestion.dropped.push(`${field}: ${reason}`);
+  for (let round = 0; round < 4 && [...result.failing.keys()].some((f) => !kept.has(f)); round++) {
+    for (const [field, { reason, count }] of result.failing) {
+      if (kept.has(field)) continue;
+      const rows = `${count} of ${profile.records.length} sampled rows`;
+      if (count <= profile.records.length * KEEP_FIELD_UP_TO) {
+        // A few bad values in a good column: keep the field; those rows go to the rejects file with the reason.
+        kept.add(field);
+        suggestion.notes.push(`${field} rejects ${rows} (e.g. ${reason}): fix them at the source, or they go to the rejects file.`);
+      } else if (removeField(suggestion.fields, field.split('.'))) suggestion.dropped.push(`${field}: it would reject ${rows}, e.g. ${reason}`);
     }
     result = sampleCheck(suggestion, info, profile, header);
   }
@@ -123,7 +133,7 @@ function sampleCheck(suggestion: StreamSuggestion, info: StreamInfo | undefined,
     if (e instanceof MappingErrors) throw new Error(`init wrote a mapping that does not load:\n${e.message}`);
     throw e;
   }
-  const failing = new Map<string, string>();
+  const failing = new Map<string, { reason: string; count: number }>();
   const refused = { count: 0, reason: undefined as string | undefined };
   let mapped = 0;
   if (!info) return { mapped, failing, refused };
@@ -133,7 +143,10 @@ function sampleCheck(suggestion: StreamSuggestion, info: StreamInfo | undefined,
     else if (step.kind === 'reject' && step.stage === 'mapping') {
       for (const reason of step.reasons) {
         const field = fieldOfReason(reason);
-        if (field && field !== 'externalId' && !failing.has(field)) failing.set(field, reason.slice(reason.indexOf(':') + 1).trim());
+        if (!field || field === 'externalId') continue;
+        const seen = failing.get(field);
+        if (seen) seen.count++;
+        else failing.set(field, { reason: reason.slice(reason.indexOf(':') + 1).trim(), count: 1 });
       }
       if (step.reasons.every((r) => fieldOfReason(r) === 'externalId')) refused.count++, (refused.reason ??= step.reasons[0]);
     } else if (step.kind === 'reject') {

@@ -12,7 +12,15 @@ const COMMENT_COLUMN = 56;
 
 /** One YAML value on one line (flow style). */
 function flow(value: unknown): string {
-  return stringify(value, { collectionStyle: 'flow', lineWidth: 0 }).trimEnd();
+  // Text with line breaks or control characters as JSON (a YAML double-quoted scalar): never a block scalar.
+  if (typeof value === 'string' && /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value)) return JSON.stringify(value);
+  const text = stringify(value, { collectionStyle: 'flow', lineWidth: 0 }).trimEnd();
+  return text.includes('\n') ? JSON.stringify(value) : text;
+}
+
+/** A word for a shell command line: as is when it is plain, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** A comment safe to write: one line, no control characters. */
@@ -92,17 +100,17 @@ export interface FileHeader {
 
 /** `TARGET_SIRO_MAPPINGS=F npx target-siro preview --input I`, or with the tap piped in when the input was stdin. */
 export function nextCommand(file: string, input: string | undefined, command: 'preview' | '--dry-run'): string {
-  const target = `TARGET_SIRO_MAPPINGS=${file} npx target-siro ${command}`;
-  return input ? `${target} --input ${input}` : `<your tap> | ${target}`;
+  const target = `TARGET_SIRO_MAPPINGS=${shellWord(file)} npx target-siro ${command}`;
+  return input ? `${target} --input ${shellWord(input)}` : `<your tap> | ${target}`;
 }
 
 export function mappingText(suggestions: readonly StreamSuggestion[], header: FileHeader): string {
   const out: string[] = [];
   const streams = suggestions.map((s) => s.stream).join(', ');
-  out.push(`# Starter mapping for ${streams}, written by \`target-siro init\` from ${header.source}.`);
+  out.push(`#${comment(`Starter mapping for ${streams}, written by \`target-siro init\` from ${header.source}.`).slice(2)}`);
   out.push('# Every line says why it was suggested; check each one, then try it on real rows (both send nothing):');
-  out.push(`#   ${nextCommand(header.file, header.input, 'preview')}`);
-  out.push(`#   ${nextCommand(header.file, header.input, '--dry-run')}`);
+  out.push(`#   ${comment(nextCommand(header.file, header.input, 'preview')).slice(3)}`);
+  out.push(`#   ${comment(nextCommand(header.file, header.input, '--dry-run')).slice(3)}`);
   out.push('# The language: docs/mapping-language.md. Columns no field reads are listed under each stream.');
   out.push('');
   out.push('version: 1');

@@ -269,7 +269,49 @@ describe('target-siro init', () => {
 
     const noSchema = await runTargetCli(['init', '--out', 'other'], { cwd: dir, input: '{"type":"STATE","value":{}}\n' });
     expect(noSchema.code).toBe(3);
-    expect(noSchema.stderr).toContain('no SCHEMA message in the input');
+    expect(noSchema.stderr).toContain('no stream to map: the input has no SCHEMA message');
     expect(existsSync(join(dir, 'other'))).toBe(false);
+  });
+  it('holds up on what breaks naive generators: same-named tables, clashing file names, odd key names, line breaks in codes, a few bad values', async () => {
+    const dir = tempDir('target-siro-init-hostile-');
+    const schema = (stream: string, props: Record<string, unknown>, keys: string[]) => ({ type: 'SCHEMA', stream, key_properties: keys, schema: { type: 'object', properties: props } });
+    const rec = (stream: string, record: Record<string, unknown>) => ({ type: 'RECORD', stream, record });
+    const calls = { id: { type: 'integer' }, started_at: { type: ['null', 'string'], format: 'date-time' }, kind: { type: ['null', 'string'] } };
+    const starts = Array.from({ length: 40 }, (_, i) => `2026-02-${String(1 + (i % 27)).padStart(2, '0')}T10:00:00Z`);
+    starts[7] = '2026-02-30T10:00:00Z'; // one impossible date among forty
+    const messages = [
+      schema('public-calls', calls, ['id']),
+      ...starts.map((started_at, i) => rec('public-calls', { id: i + 1, started_at, kind: i % 2 ? 'Phone\ncall' : 'visit' })),
+      schema('archive-calls', calls, ['id']),
+      rec('archive-calls', { id: 1, started_at: '2026-01-01T10:00:00Z', kind: 'visit' }),
+      schema('crm/sheet', { 'Row ID': { type: 'string' }, title: { type: 'string' } }, ['Row ID']),
+      rec('crm/sheet', { 'Row ID': 'r-1', title: 'First' }),
+      schema('crm sheet', { id: { type: 'string' } }, ['id']),
+      rec('crm sheet', { id: 'x' }),
+    ];
+    const input = join(dir, 'in.singer');
+    writeFileSync(input, messages.map((m) => JSON.stringify(m)).join('\n') + '\n');
+    const r = await runTargetCli(['init', '--input', input, '--stream', 'public-calls', 'archive-calls', 'crm/sheet', 'crm sheet', 'public-calls'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const read = (name: string) => readFileSync(join(dir, 'mappings', name), 'utf8');
+    // Tables of the same name in two schemas: each stream's whole name in front of its ids.
+    expect(fieldsOf(read('public-calls.yml'), 'public-calls').externalId).toEqual({ template: 'public-calls-{{ id }}' });
+    expect(fieldsOf(read('archive-calls.yml'), 'archive-calls').externalId).toEqual({ template: 'archive-calls-{{ id }}' });
+    // Two stream names that make one file name: two files.
+    expect(fieldsOf(read('crm_sheet.yml'), 'crm/sheet').externalId).toBe('["Row ID"]');
+    expect(fieldsOf(read('crm_sheet-2.yml'), 'crm sheet').externalId).toEqual({ template: 'crm-sheet-{{ id }}' });
+    // A code with a line break stays one quoted map key; one bad date keeps the field and is named.
+    const text = read('public-calls.yml');
+    const publicCalls = fieldsOf(text, 'public-calls');
+    expect(Object.keys(publicCalls.engagementType.activityType.map)).toEqual(['Phone\ncall', 'visit']);
+    expect(publicCalls.startTime).toEqual({ column: 'started_at', type: 'datetime' });
+    expect(text).toMatch(/# startTime rejects 1 of 40 sampled rows \(e\.g\. value "2026-02-30T10:00:00Z" of column "started_at" is not a datetime/);
+    expect(r.stderr).toMatch(/public-calls → engagement: \d+ fields; 39 of 40 sampled records map/);
+    const validate = await runTargetCli(['validate'], { cwd: dir, env: { TARGET_SIRO_MAPPINGS: 'mappings' } });
+    expect(validate.code, validate.stderr).toBe(0);
+
+    const folder = await runTargetCli(['init', '--input', dir, '--out', 'x'], { cwd: dir });
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toMatch(/--input .* is a folder/);
   });
 });
