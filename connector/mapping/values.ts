@@ -35,13 +35,18 @@ const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INTEGRAL = /^[+-]?\d+$/;
 
 export function readNumber(v: unknown): number | typeof INVALID {
+  // Beyond a double's range (`1e400`, a 400-digit integer) is no number Siro can hold: JSON would send null.
   if (typeof v === 'number') return Number.isFinite(v) ? v : INVALID;
-  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'bigint') return finiteOrInvalid(Number(v));
   if (typeof v === 'string') {
     const t = v.trim();
-    return NUMERIC.test(t) ? Number(t) : INVALID;
+    return NUMERIC.test(t) ? finiteOrInvalid(Number(t)) : INVALID;
   }
   return INVALID;
+}
+
+function finiteOrInvalid(n: number): number | typeof INVALID {
+  return Number.isFinite(n) ? n : INVALID;
 }
 
 function readInteger(v: unknown): number | bigint | typeof INVALID {

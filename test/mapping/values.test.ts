@@ -23,6 +23,9 @@ describe('types', () => {
     expect(field({ n: 12345678901234567890n }, 'amount')).toBe(12345678901234567000);
     expect(reasonsOf(opp.map({ id: 1, n: '12abc' }))).toEqual(['opportunity.amount: value "12abc" of column "n" is not a number']);
     expect(reasonsOf(opp.map({ id: 1, n: true }))).toEqual(['opportunity.amount: value true of column "n" is not a number']);
+    // Beyond a double's range: rejected, never sent as null (what JSON makes of Infinity).
+    expect(reasonsOf(opp.map({ id: 1, n: '1e400' }))).toEqual(['opportunity.amount: value "1e400" of column "n" is not a number']);
+    expect(reasonsOf(opp.map({ id: 1, n: 10n ** 400n }))).toHaveLength(1);
   });
 
   it('integer: integral numbers only; kept exact when the field is text', () => {
