@@ -1,4 +1,5 @@
-import { mainShape, mostlyShapes as allShapes, schemaTypes, type ColumnProfile } from './profile.js';
+import { lastSegment as lastKey } from './column-names.js';
+import { mainShape, mostlyShapes as allShapes, schemaFormat, schemaTypes, type ColumnProfile } from './profile.js';
 
 /**
  * What a column holds (its kind), decided once per column from its sampled values, else from its declared
@@ -6,7 +7,7 @@ import { mainShape, mostlyShapes as allShapes, schemaTypes, type ColumnProfile }
  */
 
 /** What a column holds, from its sampled values when there are any, else from its schema and SQL type. */
-export type Kind = 'instant' | 'naive' | 'wallclock' | 'date' | 'integer' | 'number' | 'boolean' | 'text' | 'zone' | 'objects' | 'texts' | 'object' | 'unknown';
+export type Kind = 'instant' | 'epoch' | 'naive' | 'wallclock' | 'date' | 'integer' | 'number' | 'boolean' | 'text' | 'zone' | 'objects' | 'texts' | 'object' | 'unknown';
 
 export function kindOf(c: ColumnProfile): Kind {
   const withoutZone = c.sqlType !== undefined && /without time zone|^timestamp$|^datetime$/i.test(c.sqlType.trim());
@@ -18,7 +19,12 @@ export function kindOf(c: ColumnProfile): Kind {
       return withoutZone ? 'wallclock' : 'instant';
     }
     if (allShapes(c, 'date')) return 'date';
-    if (allShapes(c, 'integer')) return 'integer';
+    if (allShapes(c, 'integer')) {
+      // Twilio-style `start_time` in ms, HubSpot v1 `metadata.startTime`: numbers that are times.
+      const epoch = c.min !== undefined && EPOCH_RANGES.some(([lo, hi]) => c.min! >= lo && c.max! < hi);
+      const key = lastKey(c.path);
+      return epoch && (TIME_NAME.test(key) || AT_NAME.test(key)) ? 'epoch' : 'integer';
+    }
     if (allShapes(c, 'integer', 'number')) return 'number';
     if (allShapes(c, 'zone')) return 'zone';
     const main = mainShape(c);
@@ -28,7 +34,7 @@ export function kindOf(c: ColumnProfile): Kind {
     return 'unknown';
   }
   const types = schemaTypes(c.schema);
-  const format = c.schema?.format;
+  const format = schemaFormat(c.schema);
   if (types.has('string') && format === 'date-time') return withoutZone ? 'wallclock' : 'instant';
   if (types.has('string') && format === 'date') return 'date';
   if (types.has('integer')) return 'integer';
@@ -42,6 +48,7 @@ export function kindOf(c: ColumnProfile): Kind {
 
 export const KIND_TEXT: Record<Kind, string> = {
   instant: 'date-time with offset',
+  epoch: 'epoch time',
   naive: 'date-time without offset',
   wallclock: 'wall-clock date-time',
   date: 'date',
@@ -56,7 +63,12 @@ export const KIND_TEXT: Record<Kind, string> = {
   unknown: 'mixed values',
 };
 
-export const TIME_KINDS: readonly Kind[] = ['instant', 'naive', 'wallclock'];
+export const TIME_KINDS: readonly Kind[] = ['instant', 'epoch', 'naive', 'wallclock'];
+
+/** Epoch seconds (2001..2286) or milliseconds (2001..2286): numbers a time-named column holds as times. */
+const EPOCH_RANGES: readonly [number, number][] = [[1e9, 1e10], [1e12, 1e13]];
+const TIME_NAME = /(?:time|date|stamp|created|updated|modified)$/i;
+const AT_NAME = /(?:_at|At)$/;
 /** Start names too vague to serve as another column's fallback. */
 export const GENERIC_TIME_NAMES = new Set(['date', 'timestamp', 'datetime', 'start', 'startdate', 'eventdate', 'eventtime']);
 
@@ -69,7 +81,9 @@ export function describe(c: ColumnProfile, kinds: Map<string, Kind>): string {
   const empty = c.present > 0 && c.filled === 0 ? ', always empty in the sample' : '';
   const types = schemaTypes(c.schema);
   const asText = (kind === 'integer' || kind === 'number') && types.has('string') && !types.has('integer') && !types.has('number') ? ' as text' : '';
-  const type = c.sqlType ? (sqlSays.includes(kind) ? c.sqlType : `${c.sqlType}, ${KIND_TEXT[kind]}`) : `${KIND_TEXT[kind]}${asText}`;
+  // Without values, a date-time schema says nothing of offsets.
+  const words = c.filled === 0 && kind === 'instant' ? 'date-time' : KIND_TEXT[kind];
+  const type = c.sqlType ? (sqlSays.includes(kind) ? c.sqlType : `${c.sqlType}, ${words}`) : `${words}${asText}`;
   return `${c.path} (${type}${example}${empty})`;
 }
 

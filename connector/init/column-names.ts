@@ -108,10 +108,10 @@ export const GROUP_WORDS: Record<string, 'account' | 'contact' | 'user' | 'oppor
 };
 
 /** What a column is within its group, by the words after the group word. */
-export type Role = 'id' | 'name' | 'firstName' | 'lastName' | 'email' | 'phone' | 'street' | 'city' | 'state' | 'zip' | 'country' | 'amount' | 'status' | 'closed';
+export type Role = 'id' | 'ids' | 'name' | 'firstName' | 'lastName' | 'email' | 'phone' | 'street' | 'city' | 'state' | 'zip' | 'country' | 'amount' | 'status' | 'closed';
 
 const ROLES: Record<string, Role> = {
-  id: 'id', externalid: 'id', key: 'id', uuid: 'id', number: 'id', no: 'id',
+  id: 'id', externalid: 'id', key: 'id', uuid: 'id', number: 'id', no: 'id', ids: 'ids',
   name: 'name', fullname: 'name', displayname: 'name', '': 'name',
   firstname: 'firstName', givenname: 'firstName', lastname: 'lastName', surname: 'lastName', familyname: 'lastName',
   email: 'email', emailaddress: 'email', mail: 'email',

@@ -46,6 +46,9 @@ export interface ColumnProfile {
   examples: string[];
   /** Date-times written with the offset `+00:00` (or `+00`): UTC, or a wall-clock time a Postgres tap labelled so. */
   zeroOffset: number;
+  /** The smallest and largest number sampled (JSON numbers only), to tell epoch times from counts. */
+  min?: number;
+  max?: number;
   /** For `objects` columns: the keys seen in the elements. */
   elementKeys: Set<string>;
 }
@@ -104,7 +107,8 @@ export function schemaTypes(schema: JsonObject | undefined): Set<string> {
 export function declareSchema(profile: StreamProfile, schema: JsonObject, keyProperties: readonly string[]): void {
   profile.keyProperties = [...keyProperties];
   const properties = (schema.properties ?? {}) as Record<string, JsonObject>;
-  for (const [name, prop] of Object.entries(properties)) {
+  for (const [name, declared] of Object.entries(properties)) {
+    const prop = resolveRef(declared, schema);
     if (prop === null || typeof prop !== 'object') continue;
     const column = columnOf(profile, name);
     column.schema = prop;
@@ -113,6 +117,27 @@ export function declareSchema(profile: StreamProfile, schema: JsonObject, keyPro
       for (const [key, sub] of Object.entries(nested)) if (sub && typeof sub === 'object') columnOf(profile, key, column).schema = sub;
     }
   }
+}
+
+/** A property written as `{"$ref": "#/definitions/ts"}` (singer-io taps), as the definition it points at. */
+function resolveRef(prop: JsonObject, root: JsonObject): JsonObject {
+  const ref = prop?.$ref;
+  if (typeof ref !== 'string' || !ref.startsWith('#/')) return prop;
+  let at: unknown = root;
+  for (const step of ref.slice(2).split('/')) {
+    at = at !== null && typeof at === 'object' ? (at as JsonObject)[step.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+  }
+  return at !== null && typeof at === 'object' ? { ...(at as JsonObject), ...Object.fromEntries(Object.entries(prop).filter(([k]) => k !== '$ref')) } : prop;
+}
+
+/** A schema's `format`, also from its `anyOf`/`oneOf` alternatives (`anyOf: [{type: string, format: date-time}, {type: null}]`). */
+export function schemaFormat(schema: JsonObject | undefined): string | undefined {
+  if (!schema) return undefined;
+  if (typeof schema.format === 'string') return schema.format;
+  for (const alt of [schema.anyOf, schema.oneOf]) {
+    if (Array.isArray(alt)) for (const a of alt) if (a && typeof (a as JsonObject).format === 'string') return (a as JsonObject).format as string;
+  }
+  return undefined;
 }
 
 export function declareSqlType(profile: StreamProfile, column: string, sqlType: string): void {
@@ -153,6 +178,11 @@ function observe(c: ColumnProfile, value: unknown): void {
   if (value === null || value === undefined || (typeof value === 'string' && /^\s*(?:\[\s*\])?\s*$/.test(value))) return;
   if (Array.isArray(value) && value.length === 0) return;
   c.filled++;
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    const n = Number(value);
+    c.min = c.min === undefined ? n : Math.min(c.min, n);
+    c.max = c.max === undefined ? n : Math.max(c.max, n);
+  }
   const shape = shapeOf(value, c);
   c.shapes.set(shape, (c.shapes.get(shape) ?? 0) + 1);
   const text = typeof value === 'string' ? value.trim() : typeof value === 'object' ? JSON.stringify(value, bigintText) : String(value);

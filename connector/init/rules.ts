@@ -14,6 +14,9 @@ import { columnsRead, leaf, type Leaf, type MapEntry, type StreamSuggestion, typ
  * and every suggestion says why, so the user can check it in one read.
  */
 
+/** Roles a column without a group word fills in the account or the deal (`phone`, `street`, `amount`); never a key. */
+const BARE_ROLES: readonly Role[] = ['phone', 'email', 'street', 'city', 'state', 'zip', 'country', 'amount', 'status', 'closed'];
+
 const LIQUID_NAME = /^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$/;
 
 export interface SuggestOptions {
@@ -109,10 +112,22 @@ class Suggester {
   }
 
   build(): SuggestedField[] {
-    const fields: SuggestedField[] = [];
+    if (this.object === 'opportunity' && objectOfStream(this.profile.stream) !== 'opportunity') {
+      // Deals from a table of other rows (calls with deal_* columns): one opportunity per deal, keyed by the deal.
+      const deal = this.groups().get('opportunity');
+      const id = deal?.get('id');
+      if (deal && id) {
+        this.used.add(id);
+        const fields: SuggestedField[] = [
+          { name: 'externalId', source: leaf(id, `${this.why(id)}: the deal's id (this stream's rows are not deals themselves; rows of one deal update the same opportunity)`) },
+          ...this.opportunityFields(deal),
+        ];
+        return [...fields, ...this.account(this.groups())];
+      }
+      this.notes.push('--object opportunity, but the rows name no deal (no deal_id or opportunity_id column): each row becomes an opportunity of its own.');
+    }
     const key = this.externalId();
-    fields.push(key);
-    return this.object === 'engagement' ? [...fields, ...this.engagement()] : [...fields, ...this.opportunity()];
+    return this.object === 'engagement' ? [key, ...this.engagement()] : [key, ...this.opportunity()];
   }
 
   /** The declared key columns, as column paths (a key named `Row ID` is the path `["Row ID"]`). */
@@ -190,8 +205,11 @@ class Suggester {
     if (start) {
       // A second start column covers rows where the first is empty (HubSpot: hs_meeting_start_time is
       // optional, hs_timestamp required; Salesforce: StartDateTime, ActivityDateTime).
-      const fallback = this.named(startNames.filter((n) => !GENERIC_TIME_NAMES.has(n)), timeKinds);
-      if (fallback && this.kind(fallback) === this.kind(start) && LIQUID_NAME.test(start) && LIQUID_NAME.test(fallback)) {
+      // A generic name (`timestamp`) is a fallback only for a start the sample shows empty in some rows.
+      const someEmpty = this.col(start).filled < this.profile.records.length;
+      const fallback = this.named(startNames.filter((n) => someEmpty || !GENERIC_TIME_NAMES.has(n)), timeKinds);
+      const sameClock = (p: string) => ['instant', 'epoch'].includes(this.kind(p));
+      if (fallback && (this.kind(fallback) === this.kind(start) || (sameClock(start) && sameClock(fallback))) && LIQUID_NAME.test(start) && LIQUID_NAME.test(fallback)) {
         const l = this.time(start);
         (l.source as [string, unknown][])[0] = ['template', `{{ ${start} | default: ${fallback} }}`];
         l.why = `${this.why(start)}, else ${this.why(fallback)} where it is empty`;
@@ -374,7 +392,7 @@ class Suggester {
     for (const p of this.paths) {
       if (this.used.has(p)) continue;
       const { group, role } = groupRole(p);
-      if (group || !role) continue;
+      if (group || !role || !BARE_ROLES.includes(role)) continue;
       const target = ['amount', 'status', 'closed'].includes(role) ? groups.get('opportunity') : groups.get('account');
       if (target && !target.has(role)) target.set(role, p);
     }
@@ -424,11 +442,19 @@ class Suggester {
   }
 
   private objectGroup(name: string, roles: Map<Role, string> | undefined, build: (roles: Map<Role, string>) => SuggestedField[]): SuggestedField[] {
-    const id = roles?.get('id');
-    if (!roles || !id || !['text', 'integer'].includes(this.kind(id))) return [];
+    if (!roles) return [];
+    let id = roles.get('id');
+    let idSource: Leaf | undefined = id && ['text', 'integer'].includes(this.kind(id)) ? this.idLeaf(id) : undefined;
+    const ids = roles.get('ids');
+    if (!idSource && ids && this.kind(ids) === 'texts') {
+      // A list of ids (singer-io tap-hubspot's associations.companyIds): the first one.
+      id = ids;
+      idSource = leaf(`${ids}[0]`, `${this.why(ids)}: the first id of the list`);
+    }
+    if (!id || !idSource) return [];
     this.used.add(id);
-    const fields = [{ name: 'externalId', source: this.idLeaf(id) }, ...build(roles)];
-    return [{ name, source: { kind: 'group', fields, why: `columns ${[...new Set([id, ...columnsRead(fields)])].join(', ')}; left out when they are all empty` } }];
+    const fields = [{ name: 'externalId', source: idSource }, ...build(roles)];
+    return [{ name, source: { kind: 'group', fields, why: `columns ${[...new Set([id, ...columnsRead(fields)])].filter((c) => !/\[\d+\]$/.test(c)).join(', ')}; left out when they are all empty` } }];
   }
 
   private account(groups: Map<string, Map<Role, string>>): SuggestedField[] {

@@ -72,7 +72,8 @@ export function leaf(source: Leaf['source'], why: string, extra: Partial<Pick<Le
 /** Every column path a suggested field reads (for the unused list). */
 export function columnsRead(fields: readonly SuggestedField[], into = new Set<string>()): Set<string> {
   const fromLeaf = (l: Leaf): void => {
-    if (typeof l.source === 'string') into.add(l.source);
+    // `associations.dealIds[0]` reads the column `associations.dealIds`.
+    if (typeof l.source === 'string') into.add(l.source).add(l.source.replace(/\[\d+\]$/, ''));
     else {
       for (const [key, value] of l.source) {
         if (key === 'column') into.add(String(value));

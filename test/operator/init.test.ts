@@ -127,6 +127,18 @@ describe('target-siro init', () => {
     expect(payloads.map((p) => p.startTime)).toEqual(payloads.map(() => expect.stringMatching(/^2026-05-0\dT.*Z$/)));
   });
 
+  it('singer-io tap-hubspot engagements: epoch-millisecond starts with the engagement timestamp behind them, associations lists', async () => {
+    const { payloads, file } = await initAndPreview(fixture('hubspot-engagements.singer'));
+    const fields = fieldsOf(file('engagements'), 'engagements');
+    expect(fields.startTime).toEqual({ template: '{{ metadata.startTime | default: engagement.timestamp }}', type: 'datetime' });
+    expect(fields.account).toEqual({ externalId: 'associations.companyIds[0]' });
+    expect(fields.opportunity).toEqual({ externalId: 'associations.dealIds[0]' });
+    expect(fields.contact).toEqual({ externalId: 'associations.contactIds[0]' });
+    const byId = Object.fromEntries(payloads.map((p) => [p.externalId, p]));
+    expect(byId['engagement-7001']).toMatchObject({ startTime: '2026-06-02T16:00:00.000Z', account: { externalId: '9001' } }); // from 1780416000000
+    expect(byId['engagement-7002']).toMatchObject({ startTime: '2026-06-03T15:00:00.123Z' }); // a call: no metadata.startTime
+  });
+
   it('a catalog (tap-warehouse --discover): a timestamp-without-time-zone column gets its zone column, a deal table becomes opportunities', async () => {
     const dir = tempDir('target-siro-init-catalog-');
     const column = (name: string, type: unknown, sql: string) => ({ name, type, sql });
