@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
 import pg from 'pg';
 import type { Sandbox } from '../connector/sandbox/index.js';
 import { seededRandom } from '../connector/sandbox/faults.js';
@@ -67,6 +68,8 @@ const NOW_KEY = `to_timestamp(floor(extract(epoch FROM clock_timestamp()) * 20) 
 interface Run {
   tap: ChildProcess;
   target: ChildProcess;
+  /** Lines the tap has written so far. */
+  lines(): number;
   done: Promise<{ tap: number | string; target: number | string; tapErr: string; targetErr: string }>;
 }
 
@@ -79,7 +82,16 @@ function startPipe(tapConfig: string, statePath: string, targetConfig: string): 
   const env = cleanEnv();
   const tap = spawn(process.execPath, [tapCli, '--config', tapConfig, '--state', statePath], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const target = spawn(process.execPath, [targetCli, '--config', targetConfig], { cwd: packageRoot, env, stdio: ['pipe', 'ignore', 'pipe'] });
-  tap.stdout!.pipe(target.stdin!);
+  // A target a little slower than the tap (10 ms per chunk): the tap often waits on a full pipe with its
+  // cursor open, where a lost connection used to hang it.
+  let lines = 0;
+  const relay = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+      setTimeout(() => done(null, chunk), 10);
+    },
+  });
+  tap.stdout!.pipe(relay).pipe(target.stdin!);
   const cut = () => tap.stdout!.destroy();
   target.stdin!.on('error', cut);
   target.on('close', cut);
@@ -93,7 +105,7 @@ function startPipe(tapConfig: string, statePath: string, targetConfig: string): 
   const ended = (child: ChildProcess) =>
     new Promise<number | string>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   const done = Promise.all([ended(tap), ended(target)]).then(([t, g]) => ({ tap: t, target: g, tapErr: tapErr(), targetErr: targetErr() }));
-  return { tap, target, done };
+  return { tap, target, done, lines: () => lines };
 }
 
 export async function tapLeg(opts: TapLegOptions, dir: string, sandbox: Sandbox): Promise<() => Promise<TapLegReport>> {
@@ -140,7 +152,7 @@ export async function tapLeg(opts: TapLegOptions, dir: string, sandbox: Sandbox)
 
   return async () => {
     const started = performance.now();
-    const counts: Record<string, number> = { rowsAtStart: initial, updates: 0, inserts: 0, nullKeys: 0, runs: 0, hangs: 0 };
+    const counts: Record<string, number> = { rowsAtStart: initial, updates: 0, inserts: 0, nullKeys: 0, runs: 0, hangs: 0, connectionKillsMidRead: 0 };
     const killsBy: Record<KillKind, number> = { connection: 0, tap: 0, target: 0 };
     const exits = new Map<string, number>();
     let stopWriter = async () => undefined as void;
@@ -180,13 +192,12 @@ export async function tapLeg(opts: TapLegOptions, dir: string, sandbox: Sandbox)
 
       const kinds: KillKind[] = ['connection', 'tap', 'target'];
       let killed = 0;
-      let lastRunMs = 3000;
+      let lastRunLines = initial;
       // Runs until `kills` of them were killed (a run may end before its kill moment), then one to the end.
       for (let k = 0; ; k++) {
         const last = killed >= opts.kills || k >= opts.kills * 4;
         if (last) await stopWriter();
         const kind = kinds[(k + Math.floor(draw() * 3)) % 3]!;
-        const runStarted = performance.now();
         const run = startPipe(tapConfig, statePath, targetConfig);
         counts.runs!++;
         let wasKilled = false;
@@ -200,29 +211,39 @@ export async function tapLeg(opts: TapLegOptions, dir: string, sandbox: Sandbox)
           }, RUN_LIMIT_MS);
         };
         if (!last) {
-          // A random moment within about as long as the last run took, so kills land mid-read too.
-          const delay = 150 + draw() * Math.max(500, lastRunMs);
-          const kill = setTimeout(async () => {
-            wasKilled = true;
-            killed++;
-            killsBy[kind]++;
-            progress(`run ${k + 1}: ${kind === 'connection' ? "pg_terminate_backend of the tap's connection" : `kill -9 of the ${kind}`}`);
-            if (kind === 'connection') {
-              await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tap-warehouse'`).catch(() => undefined);
-            } else (kind === 'tap' ? run.tap : run.target).kill('SIGKILL');
-            arm();
-          }, delay);
-          void run.done.finally(() => clearTimeout(kill));
+          // A random moment: once the tap has written a random share of the lines the last whole run wrote
+          // (or of the table), so kills land mid-read, mid-delivery and between STATEs alike.
+          const atLine = 1 + Math.floor(draw() * lastRunLines);
+          const extraMs = Math.floor(draw() * 100);
+          const kill = setInterval(() => {
+            if (run.lines() < atLine) return;
+            clearInterval(kill);
+            setTimeout(async () => {
+              // A tap that already read everything cannot lose its connection or be killed mid-run any more.
+              const victim = kind === 'target' ? run.target : run.tap;
+              if (victim.exitCode !== null || victim.signalCode !== null) return;
+              wasKilled = true;
+              killed++;
+              killsBy[kind]++;
+              progress(`run ${k + 1}: ${kind === 'connection' ? "pg_terminate_backend of the tap's connection" : `kill -9 of the ${kind}`} after ${fmt.int(run.lines())} lines`);
+              if (kind === 'connection') {
+                await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tap-warehouse'`).catch(() => undefined);
+              } else (kind === 'tap' ? run.tap : run.target).kill('SIGKILL');
+              arm();
+            }, extraMs);
+          }, 5);
+          void run.done.finally(() => clearInterval(kill));
         } else {
           progress(`run ${k + 1}: the writer stopped; to the end`);
           arm();
         }
         const result = await run.done;
         if (limit) clearTimeout(limit);
-        if (!wasKilled) lastRunMs = performance.now() - runStarted;
+        if (!wasKilled) lastRunLines = Math.max(10, run.lines());
         const key = `${wasKilled ? kind : last ? 'final' : 'not killed'}: tap ${result.tap}, target ${result.target}`;
         exits.set(key, (exits.get(key) ?? 0) + 1);
         progress(`run ${k + 1}: ${key}`);
+        if (wasKilled && kind === 'connection' && result.tap === 6) counts.connectionKillsMidRead!++;
         if (wasKilled && kind === 'connection' && result.tap !== 6 && result.tap !== 0) {
           note(`run ${k + 1}: the tap exited ${result.tap} after its connection was terminated, not 6: ${lastLines(result.tapErr, 2)}`);
         }
@@ -269,7 +290,7 @@ export async function tapLeg(opts: TapLegOptions, dir: string, sandbox: Sandbox)
       const elapsed = performance.now() - started;
       return {
         pass,
-        verdict: `${fmt.int(tableIds.length)} rows (${counts.updates} updates, ${counts.inserts} inserts, ${counts.nullKeys} set to a NULL key while running), ${killsBy.connection} connections terminated, ${killsBy.tap} tap and ${killsBy.target} target kill -9, ${counts.hangs} hangs, ${missing} missing, ${stale} stale, ${unexpected} unexpected`,
+        verdict: `${fmt.int(tableIds.length)} rows (${counts.updates} updates, ${counts.inserts} inserts, ${counts.nullKeys} set to a NULL key while running), ${killsBy.connection} connections terminated (${counts.connectionKillsMidRead} mid-read: tap exit 6), ${killsBy.tap} tap and ${killsBy.target} target kill -9, ${counts.hangs} hangs, ${missing} missing, ${stale} stale, ${unexpected} unexpected`,
         seconds: Math.round(elapsed / 100) / 10,
         counts,
         sandbox: { requests: stats.requests, byStatus: stats.byStatus, throttled: stats.throttled, bursts: 0, itemWrites: stats.itemsWritten },

@@ -388,13 +388,13 @@ function sigtermLeg(opts: SoakOptions, dir: string): Promise<PreparedLeg> {
 
 /**
  * Leg 4: tap-warehouse | target-siro against a Postgres table being updated, connection terminated and
- * processes killed at random moments (bench/soak-tap.ts). Rows: a tenth of the other legs' records.
+ * processes killed at random moments (bench/soak-tap.ts). Rows: half the other legs' records; twice their kills.
  */
 function tapWarehouseLeg(opts: SoakOptions, dir: string): Promise<PreparedLeg> {
   const seed = opts.seed + 3;
-  const records = Math.max(200, Math.floor(opts.records / 10));
+  const records = Math.max(300, Math.floor(opts.records / 2));
   return withSandbox({ ...BASE_FAULTS, seed }, (sandbox) =>
-    tapLeg({ records, kills: Math.max(opts.kills, 3), seed, quick: opts.quick, settings: opts.settings }, dir, sandbox),
+    tapLeg({ records, kills: Math.max(opts.kills * 2, 6), seed, quick: opts.quick, settings: opts.settings }, dir, sandbox),
   );
 }
 
