@@ -193,12 +193,16 @@ export async function tapLeg(opts: TapLegOptions, dir: string, sandbox: Sandbox)
       const kinds: KillKind[] = ['connection', 'tap', 'target'];
       let killed = 0;
       let lastRunLines = initial;
+      let lastTapMs = 2000;
       // Runs until `kills` of them were killed (a run may end before its kill moment), then one to the end.
       for (let k = 0; ; k++) {
         const last = killed >= opts.kills || k >= opts.kills * 4;
         if (last) await stopWriter();
         const kind = kinds[(k + Math.floor(draw() * 3)) % 3]!;
         const run = startPipe(tapConfig, statePath, targetConfig);
+        const runStarted = performance.now();
+        let tapMs = 0;
+        run.tap.on('exit', () => (tapMs = performance.now() - runStarted));
         counts.runs!++;
         let wasKilled = false;
         let limit: NodeJS.Timeout | undefined;
@@ -211,24 +215,29 @@ export async function tapLeg(opts: TapLegOptions, dir: string, sandbox: Sandbox)
           }, RUN_LIMIT_MS);
         };
         if (!last) {
-          // A random moment: once the tap has written a random share of the lines the last whole run wrote
-          // (or of the table), so kills land mid-read, mid-delivery and between STATEs alike.
+          // A random moment: the target once the tap has written a random share of the lines the last whole
+          // run wrote; the tap or its connection at a random time within the tap's last whole run (the pipe's
+          // buffers hold small runs' lines before the target sees them). A kill that finds its victim gone
+          // (or no backend to terminate) does not count, and the next run tries again.
           const atLine = 1 + Math.floor(draw() * lastRunLines);
+          const atMs = performance.now() + (kind === 'target' ? 0 : draw() * lastTapMs);
           const extraMs = Math.floor(draw() * 100);
           const kill = setInterval(() => {
-            if (run.lines() < atLine) return;
+            if (kind === 'target' ? run.lines() < atLine : performance.now() < atMs) return;
             clearInterval(kill);
             setTimeout(async () => {
-              // A tap that already read everything cannot lose its connection or be killed mid-run any more.
               const victim = kind === 'target' ? run.target : run.tap;
               if (victim.exitCode !== null || victim.signalCode !== null) return;
+              if (kind === 'connection') {
+                const hit = await admin
+                  .query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tap-warehouse'`)
+                  .catch(() => ({ rowCount: 0 }));
+                if (!hit.rowCount) return;
+              } else victim.kill('SIGKILL');
               wasKilled = true;
               killed++;
               killsBy[kind]++;
               progress(`run ${k + 1}: ${kind === 'connection' ? "pg_terminate_backend of the tap's connection" : `kill -9 of the ${kind}`} after ${fmt.int(run.lines())} lines`);
-              if (kind === 'connection') {
-                await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tap-warehouse'`).catch(() => undefined);
-              } else (kind === 'tap' ? run.tap : run.target).kill('SIGKILL');
               arm();
             }, extraMs);
           }, 5);
@@ -239,7 +248,10 @@ export async function tapLeg(opts: TapLegOptions, dir: string, sandbox: Sandbox)
         }
         const result = await run.done;
         if (limit) clearTimeout(limit);
-        if (!wasKilled) lastRunLines = Math.max(10, run.lines());
+        if (!wasKilled) {
+          lastRunLines = Math.max(10, run.lines());
+          lastTapMs = Math.max(300, tapMs);
+        }
         const key = `${wasKilled ? kind : last ? 'final' : 'not killed'}: tap ${result.tap}, target ${result.target}`;
         exits.set(key, (exits.get(key) ?? 0) + 1);
         progress(`run ${k + 1}: ${key}`);
