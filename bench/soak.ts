@@ -388,13 +388,14 @@ function sigtermLeg(opts: SoakOptions, dir: string): Promise<PreparedLeg> {
 
 /**
  * Leg 4: tap-warehouse | target-siro against a Postgres table being updated, connection terminated and
- * processes killed at random moments (bench/soak-tap.ts). Rows: half the other legs' records; twice their kills.
+ * processes killed at random moments (bench/soak-tap.ts). Rows: half the other legs' records; twice their
+ * kills (4 to 12).
  */
 function tapWarehouseLeg(opts: SoakOptions, dir: string): Promise<PreparedLeg> {
   const seed = opts.seed + 3;
   const records = Math.max(300, Math.floor(opts.records / 2));
   return withSandbox({ ...BASE_FAULTS, seed }, (sandbox) =>
-    tapLeg({ records, kills: Math.max(opts.kills * 2, 6), seed, quick: opts.quick, settings: opts.settings }, dir, sandbox),
+    tapLeg({ records, kills: Math.max(4, Math.min(opts.kills * 2, 12)), seed, quick: opts.quick, settings: opts.settings }, dir, sandbox),
   );
 }
 
