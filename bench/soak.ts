@@ -9,6 +9,7 @@ import { machineInfo } from './machine.js';
 import { batchInput, writeBatchFiles } from './soak-batch.js';
 import { BASE_FAULTS, Leg, TARGET_SETTINGS, lastLines, runWithKills, startBursts, waitFor, type KillRuns, type LegFinal } from './soak-harness.js';
 import { hasSetting } from './target-config.js';
+import { tapLeg } from './soak-tap.js';
 
 /**
  * `npm run soak`: the no-loss promise under faults. 50,000 records (10% updates of earlier rows, 2% that
@@ -29,9 +30,14 @@ import { hasSetting } from './target-config.js';
  *   target's peak RSS is sampled, to compare with the RECORD leg's (bench/soak-batch.ts).
  * - SIGTERM: the sandbox answers 429 with Retry-After: 30; the target gets SIGTERM during that pause and
  *   must exit 130 within 5 s, no state ahead; a rerun from its last state, faults cleared, delivers the rest.
+ * - TAP: the real `tap-warehouse | target-siro` pipe (state_file shared, as the cron recipe runs it)
+ *   against a Postgres table one writer keeps updating, its connection terminated and the tap or the target
+ *   killed at random moments, each run from the state file; at the end the sandbox must hold exactly the
+ *   table (bench/soak-tap.ts).
  * A full soak runs the legs one after the other; --quick (2,000 records, 2 kills) runs them at once.
+ * --leg NAME (record, batch, sigterm, tap; repeatable) runs only those legs.
  *
- *   node dist/bench/soak.js [--quick] [--records N] [--kills K] [--seed S] [--keep] [--set setting=value ...] [--out DIR]
+ *   node dist/bench/soak.js [--quick] [--records N] [--kills K] [--seed S] [--leg NAME ...] [--keep] [--set setting=value ...] [--out DIR]
  *
  * Prints one line `soak: PASS|FAIL ...`; exit code 0 on pass, 1 on fail. Writes soak-results.md and
  * soak-results.json to --out, by default to bench/ for a full soak with default settings (never for
@@ -48,7 +54,12 @@ interface SoakOptions {
   settings: Record<string, unknown>;
   /** Where to write soak-results.md/.json (undefined: nowhere). */
   out?: string;
+  /** The legs to run (all by default). */
+  legs: LegName[];
 }
+
+const LEG_NAMES = ['record', 'batch', 'sigterm', 'tap'] as const;
+type LegName = (typeof LEG_NAMES)[number];
 
 function options(): SoakOptions {
   const { values } = parseArgs({
@@ -59,6 +70,7 @@ function options(): SoakOptions {
       seed: { type: 'string' },
       keep: { type: 'boolean', default: false },
       set: { type: 'string', multiple: true },
+      leg: { type: 'string', multiple: true },
       out: { type: 'string' },
     },
   });
@@ -81,8 +93,9 @@ function options(): SoakOptions {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} needs a whole number, got "${text}"`);
     return n;
   };
-  // Only a standard soak (full size, default settings) replaces the published results by default.
-  const standard = !values.quick && !values.records && !values.kills && !values.seed && Object.keys(settings).length === 0;
+  for (const leg of values.leg ?? []) if (!(LEG_NAMES as readonly string[]).includes(leg)) throw new Error(`--leg must be one of ${LEG_NAMES.join(', ')}, got "${leg}"`);
+  // Only a standard soak (full size, default settings, every leg) replaces the published results by default.
+  const standard = !values.quick && !values.records && !values.kills && !values.seed && !values.leg && Object.keys(settings).length === 0;
   return {
     quick: values.quick ?? false,
     settings,
@@ -91,6 +104,7 @@ function options(): SoakOptions {
     kills: int(values.kills, values.quick ? 2 : 5, 'kills'),
     seed: int(values.seed, 20_260_304, 'seed'),
     keep: values.keep ?? false,
+    legs: values.leg?.length ? (values.leg as LegName[]) : [...LEG_NAMES],
   };
 }
 
@@ -372,15 +386,34 @@ function sigtermLeg(opts: SoakOptions, dir: string): Promise<PreparedLeg> {
   });
 }
 
+/**
+ * Leg 4: tap-warehouse | target-siro against a Postgres table being updated, connection terminated and
+ * processes killed at random moments (bench/soak-tap.ts). Rows: half the other legs' records; twice their
+ * kills (4 to 12).
+ */
+function tapWarehouseLeg(opts: SoakOptions, dir: string): Promise<PreparedLeg> {
+  const seed = opts.seed + 3;
+  const records = Math.max(300, Math.floor(opts.records / 2));
+  return withSandbox({ ...BASE_FAULTS, seed }, (sandbox) =>
+    tapLeg({ records, kills: Math.max(4, Math.min(opts.kills * 2, 12)), seed, quick: opts.quick, settings: opts.settings }, dir, sandbox),
+  );
+}
+
+/** A leg that was not asked for (--leg): passes, says so. */
+function skipped(): LegReport {
+  return { pass: true, verdict: 'not run', seconds: 0, counts: {}, sandbox: { requests: 0, byStatus: {}, throttled: 0, bursts: 0, itemWrites: 0 }, problems: [], report: [] };
+}
+
 /** One soak in its own scratch folder, every leg in its own sandbox; the folder removed afterwards (unless --keep). */
 async function soak(opts: SoakOptions): Promise<SoakSummary> {
   const dir = mkdtempSync(join(tmpdir(), 'target-siro-soak-'));
   const started = performance.now();
   try {
-    const makers = [recordLeg, batchLeg, sigtermLeg];
+    const all = { record: recordLeg, batch: batchLeg, sigterm: sigtermLeg, tap: tapWarehouseLeg };
+    const makers = LEG_NAMES.map((name) => (opts.legs.includes(name) ? all[name] : async () => async () => skipped()));
     let reports: LegReport[];
     if (opts.quick) {
-      // Quick: every leg prepared first (CPU-bound), then all three run at once, to stay fast.
+      // Quick: every leg prepared first (CPU-bound), then all of them run at once, to stay fast.
       const prepared: PreparedLeg[] = [];
       try {
         for (const make of makers) prepared.push(await make(opts, dir));
@@ -394,13 +427,13 @@ async function soak(opts: SoakOptions): Promise<SoakSummary> {
       reports = [];
       for (const make of makers) reports.push(await (await make(opts, dir))());
     }
-    const [main, batch, sigterm] = reports as [LegReport, LegReport, LegReport];
+    const [main, batch, sigterm, tap] = reports as [LegReport, LegReport, LegReport, LegReport];
     const elapsed = performance.now() - started;
     // Every file the runs wrote (rejects, ledgers, reports, outputs; not the configs given to them) is searched
     // for the API token.
     const leaks = filesContaining(dir, BENCH_TOKEN.token).filter((file) => !file.endsWith('.config.json')); // the configs hold it by design
     for (const file of leaks) main.problems.push(`the API token appears in ${file}`);
-    const pass = main.pass && batch.pass && sigterm.pass && leaks.length === 0;
+    const pass = main.pass && batch.pass && sigterm.pass && tap.pass && leaks.length === 0;
     const mark = (r: LegReport) => (r.pass ? 'PASS' : 'FAIL');
     process.stderr.write(
       [
@@ -410,10 +443,12 @@ async function soak(opts: SoakOptions): Promise<SoakSummary> {
         ...batch.problems.map((p) => `soak batch: problem: ${p}`),
         ...sigterm.report.map((l) => `soak sigterm: ${l}`),
         ...sigterm.problems.map((p) => `soak sigterm: problem: ${p}`),
+        ...tap.report.map((l) => `soak tap: ${l}`),
+        ...tap.problems.map((p) => `soak tap: problem: ${p}`),
         `soak: all legs in ${fmt.s(elapsed)}${opts.quick ? ' (run at the same time)' : ''}`,
       ].join('\n') + '\n',
     );
-    const verdict = `soak: ${pass ? 'PASS' : 'FAIL'} ${main.verdict}; batch ${mark(batch)} ${batch.verdict}; sigterm ${mark(sigterm)} ${sigterm.verdict}`;
+    const verdict = `soak: ${pass ? 'PASS' : 'FAIL'} ${main.verdict}; batch ${mark(batch)} ${batch.verdict}; sigterm ${mark(sigterm)} ${sigterm.verdict}; tap-warehouse ${mark(tap)} ${tap.verdict}`;
     return {
       verdict,
       pass,
@@ -427,6 +462,7 @@ async function soak(opts: SoakOptions): Promise<SoakSummary> {
       legSeconds: main.seconds,
       batch,
       sigterm,
+      tap,
     };
   } finally {
     if (opts.keep) process.stderr.write(`soak: scratch files kept in ${dir}\n`);
@@ -451,6 +487,8 @@ interface SoakSummary {
   batch: LegReport;
   /** The SIGTERM-during-Retry-After leg. */
   sigterm: LegReport;
+  /** The tap-warehouse leg: a real table being updated, connections and processes killed. */
+  tap: LegReport;
 }
 
 /**
@@ -499,6 +537,7 @@ function problemsList(title: string, problems: string[]): string[] {
 function soakMarkdown(s: SoakSummary, isolation?: SoakSummary): string {
   const b = s.batch;
   const t = s.sigterm;
+  const w = s.tap;
   const settingsText = Object.keys(s.options.settings).length ? `, plus ${JSON.stringify(s.options.settings)}` : '';
   const lines = [
     '# target-siro soak results',
@@ -507,11 +546,11 @@ function soakMarkdown(s: SoakSummary, isolation?: SoakSummary): string {
     '',
     `\`${s.verdict}\``,
     '',
-    `${s.machine.date}, ${s.machine.cpuModel}, ${s.machine.cores} cores, node ${s.machine.node}; ${s.seconds} s for three legs run ${s.options.quick ? 'at the same time' : 'one after the other'} (RECORD leg ${s.legSeconds} s, BATCH leg ${b.seconds} s, SIGTERM leg ${t.seconds} s).`,
+    `${s.machine.date}, ${s.machine.cpuModel}, ${s.machine.cores} cores, node ${s.machine.node}; ${s.seconds} s for four legs run ${s.options.quick ? 'at the same time' : 'one after the other'} (RECORD leg ${s.legSeconds} s, BATCH leg ${b.seconds} s, SIGTERM leg ${t.seconds} s, tap-warehouse leg ${w.seconds} s).`,
     '',
     '## What it does',
     '',
-    'Three legs, each with its own generated records, its own in-process sandbox and its own target config (rejects file, ledger). The soak passes only if every leg passes.',
+    'Four legs, each with its own generated records, its own in-process sandbox and its own target config (rejects file, ledger). The soak passes only if every leg passes.',
     '',
     '### Leg 1: RECORD input, faults and `kill -9`',
     '',
@@ -535,6 +574,14 @@ function soakMarkdown(s: SoakSummary, isolation?: SoakSummary): string {
     '',
     ...countsTable(t.counts, t.sandbox),
     ...problemsList('SIGTERM leg', t.problems),
+    '### Leg 4: tap-warehouse against a table being updated, connections and processes killed',
+    '',
+    `The main job as the cron recipe runs it: \`tap-warehouse --state S | target-siro\` (the target's \`state_file\` is S), both real CLIs joined by one OS pipe, against a Postgres \`calls\` table (${fmt.int(w.counts.rowsAtStart ?? 0)} rows at the start; seed ${s.options.seed + 3}) that one writer keeps changing while the runs go on: ${fmt.int(w.counts.updates ?? 0)} updates of random rows, ${fmt.int(w.counts.inserts ?? 0)} new rows, ${fmt.int(w.counts.nullKeys ?? 0)} changes that leave \`updated_at\` NULL (2% of the rows start so), \`updated_at\` in 50 ms steps so that many rows tie on the key across STATEs. Runs end at random moments: the tap's backend terminated (\`pg_terminate_backend\`, ${w.counts.connectionKills ?? 0}×), the tap killed with SIGKILL (${w.counts.tapKills ?? 0}×), the target killed with SIGKILL (${w.counts.targetKills ?? 0}×); each time the pipe runs again from the state file, and no run may hang (${w.counts.hangs ?? 0} did). Once the writer stops, one last run goes to the end. Then the sandbox must hold exactly the table: one engagement per row with the payload the mapping makes of the row as it is now (${fmt.int(w.counts.rowsAtEnd ?? 0)} rows: ${w.counts.missing ?? 0} missing, ${w.counts.stale ?? 0} stale, ${w.counts.unexpected ?? 0} unexpected). The sandbox has the faults of leg 1.`,
+    '',
+    ...w.report.map((l) => `- ${l}`),
+    '',
+    ...countsTable(w.counts, w.sandbox),
+    ...problemsList('tap-warehouse leg', w.problems),
   ];
   if (isolation) {
     lines.push(
@@ -547,7 +594,7 @@ function soakMarkdown(s: SoakSummary, isolation?: SoakSummary): string {
         : 'It fails without the ledger too, so the ledger is not (only) the cause.',
       '',
     );
-    const problems = [...isolation.problems, ...isolation.batch.problems.map((p) => `batch: ${p}`), ...isolation.sigterm.problems.map((p) => `sigterm: ${p}`)];
+    const problems = [...isolation.problems, ...isolation.batch.problems.map((p) => `batch: ${p}`), ...isolation.sigterm.problems.map((p) => `sigterm: ${p}`), ...isolation.tap.problems.map((p) => `tap: ${p}`)];
     if (!isolation.pass && problems.length > 0) lines.push(...problems.map((p) => `- ${p}`), '');
   }
   return lines.join('\n');

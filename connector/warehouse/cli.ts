@@ -37,6 +37,7 @@ Exit codes:
   2    configuration: a setting, an option, a missing table, view or column, a sql stream's query refused, an unreadable --state or --catalog
   3    bad data: the database refused a value while reading (SQLSTATE class 22)
   6    cannot connect: server down or unreachable, DNS, wrong password or user, missing database, SSL refused, connection lost, a read canceled by the server (statement_timeout)
+  7    output: stdout closed (the target went away); the STATEs it took stay valid
   130  interrupted (SIGTERM/SIGINT): the last STATE printed resumes the run`;
 
 async function main(opts: CliOptions, secrets: string[]): Promise<number> {

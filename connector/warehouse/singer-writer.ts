@@ -1,21 +1,23 @@
 import type { Writable } from 'node:stream';
+import { OutputError } from '../core/errors.js';
 import { stringifyExact } from '../singer/exact-json.js';
 
 /**
  * Singer messages as JSON lines on stdout. Lines are gathered into chunks (one write per ~64 KiB, not
  * per row) and the writer waits for 'drain' whenever the stream says it is full, so a slow target
- * slows the tap down instead of piling rows up in memory.
+ * slows the tap down instead of piling rows up in memory. A consumer that goes away (EPIPE: the target
+ * was killed) is an OutputError (exit 7, as target-siro's "output"), never a stack trace.
  */
 export class SingerWriter {
   private chunk = '';
-  private failure: Error | undefined;
+  private failure: OutputError | undefined;
 
   constructor(
     private readonly out: Writable = process.stdout,
     private readonly chunkSize = 64 * 1024,
   ) {
     out.on('error', (e: Error) => {
-      this.failure ??= e;
+      this.failure ??= new OutputError('stdout', e);
     });
   }
 
@@ -50,8 +52,8 @@ export class SingerWriter {
         else resolve();
       };
       const onDrain = () => done();
-      const onError = (e: Error) => done(e);
-      const onClose = () => done(new Error('output closed'));
+      const onError = (e: Error) => done((this.failure ??= new OutputError('stdout', e)));
+      const onClose = () => done((this.failure ??= new OutputError('stdout', new Error('the reader closed it'))));
       this.out.on('drain', onDrain);
       this.out.on('error', onError);
       this.out.on('close', onClose);

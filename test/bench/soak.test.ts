@@ -5,8 +5,10 @@ import { describe, expect, it } from 'vitest';
 /**
  * Smoke test of the soak: `soak --quick` (2,000 records, 2 kill -9, the full fault mix) must pass, which
  * means no state was printed ahead of the sandbox and nothing was lost, in all three legs: RECORD lines on
- * stdin, the same records as Meltano SDK BATCH files (with the target's peak RSS), and SIGTERM during a
- * 30 s Retry-After pause (exit 130 within 5 s, then a rerun delivers the rest).
+ * stdin, the same records as Meltano SDK BATCH files (with the target's peak RSS), SIGTERM during a
+ * 30 s Retry-After pause (exit 130 within 5 s, then a rerun delivers the rest), and the real
+ * tap-warehouse | target-siro against a Postgres table being updated, connections and processes killed
+ * (the sandbox must then hold exactly the table).
  */
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -36,13 +38,14 @@ describe('npm run soak -- --quick', () => {
     const run = await runSoak(['--quick']);
     const verdict = run.stdout.trim().split('\n').at(-1) ?? '';
     // On failure, show the harness's own account (what was lost, which state was early).
-    if (run.status !== 0) console.error(run.stderr.split('\n').filter((l) => /^soak( batch| sigterm)?: /.test(l)).join('\n'));
+    if (run.status !== 0) console.error(run.stderr.split('\n').filter((l) => /^soak( batch| sigterm| tap)?: /.test(l)).join('\n'));
     expect(verdict).toMatch(
       new RegExp(
         [
           '^soak: PASS 2000 records, \\d+ delivered, \\d+ rejected, 2 kills, 0 states ahead, 0 lost',
           '; batch PASS 2000 records in \\d+ files, \\d+ delivered, \\d+ rejected, 2 kills, 0 states ahead, 0 lost, peak RSS [\\d.]+ MB',
-          '; sigterm PASS exit 130 [\\d.]+ s after SIGTERM in a 30 s Retry-After pause, \\d+ records, \\d+ delivered, \\d+ rejected, 0 states ahead, 0 lost$',
+          '; sigterm PASS exit 130 [\\d.]+ s after SIGTERM in a 30 s Retry-After pause, \\d+ records, \\d+ delivered, \\d+ rejected, 0 states ahead, 0 lost',
+          '; tap-warehouse PASS [\\d,]+ rows \\(\\d+ updates, \\d+ inserts, \\d+ set to a NULL key while running\\), \\d+ connections terminated \\(\\d+ mid-read: tap exit 6\\), \\d+ tap and \\d+ target kill -9, 0 hangs, 0 missing, 0 stale, 0 unexpected$',
         ].join(''),
       ),
     );

@@ -120,6 +120,16 @@ async function until(check: () => boolean, limitMs = 10_000): Promise<void> {
 }
 
 describe('1. a lost connection or a signal never hangs the tap', () => {
+  it('exits 7 with one line when its consumer goes away (the target killed)', async () => {
+    const child = start(['--config', file('gone.json', { connection: db.url, streams: [{ table: 'lots', key_properties: ['id'], replication_method: 'FULL_TABLE' }] })]);
+    const end = ended(child, 10_000, false);
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const r = await end;
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toMatch(/^tap-warehouse: .*cannot write stdout: /m);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('ends with exit 6 naming the stream when its backend is terminated mid-read; the last STATE resumes', async () => {
     const config = file('lots.json', { connection: db.url, streams: [{ table: 'lots', key_properties: ['id'], replication_key: 'id' }] });
     const child = start(['--config', config]);
