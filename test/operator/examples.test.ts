@@ -18,6 +18,11 @@ async function dryRun(name: string, input = name) {
   expect(r.stderr).not.toMatch(/"skipped":[1-9]|no mapping names/);
   expect(r.code, r.stderr).toBe(0);
   const payloads = parseJsonLines<any>(readFileSync(out, 'utf8'));
+  // Every row has its start, and no end before it.
+  for (const p of payloads) {
+    expect(p.startTime, JSON.stringify(p)).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    if (p.endTime != null) expect(p.endTime >= p.startTime, JSON.stringify(p)).toBe(true);
+  }
   const rejects = jsonLines<{ key: string; reasons: string[] }>(join(dir, 'rejects.jsonl')); // no file: nothing was rejected
   return { payloads, rejects, states: stateLines(r.stdout) };
 }
