@@ -21,13 +21,12 @@ export const PROJECT_FILE = 'meltano/meltano.yml';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * The Meltano setting kind for a JSON Schema property. Secrets are `password` and `sensitive: true` (the
- * Hub's own definitions carry both: older Meltano versions redact by kind, newer ones by `sensitive`).
- * Numbers that may have decimals are `string`: Meltano versions before 2025 know no `decimal` kind and
- * would refuse to load the project; in meltano.yml write them as YAML numbers.
+ * The Meltano setting kind for a JSON Schema property. Secrets are `string` with `sensitive: true` (`password`
+ * is deprecated). Numbers that may have decimals are `decimal` on the Hub; Meltano's project schema (which
+ * checks meltano.yml) knows no `decimal` yet, so there they are `string` and written as YAML numbers.
  */
-export function meltanoKind(prop, secret) {
-  if (secret) return 'password';
+export function meltanoKind(prop, secret, where = 'hub') {
+  if (secret) return 'string';
   if (prop.enum) return 'options';
   if (prop.anyOf) return 'string';
   switch (prop.type) {
@@ -35,6 +34,8 @@ export function meltanoKind(prop, secret) {
       return 'boolean';
     case 'integer':
       return 'integer';
+    case 'number':
+      return where === 'hub' ? 'decimal' : 'string';
     case 'array':
       return 'array';
     case 'object':
@@ -42,6 +43,17 @@ export function meltanoKind(prop, secret) {
     default:
       return 'string';
   }
+}
+
+/** Capabilities Meltano's project schema allows a loader to declare (the Hub also allows `validate-records`). */
+export const PROJECT_LOADER_CAPABILITIES = ['about', 'stream-maps', 'activate-version', 'batch', 'soft-delete', 'hard-delete', 'datatype-failsafe', 'schema-flattening'];
+
+/**
+ * A default file path relative to where the target runs (`state/rejects.jsonl`): Meltano does not change into
+ * the project folder, so the Hub definition anchors it there.
+ */
+function projectPath(value) {
+  return typeof value === 'string' && /^state\//.test(value) ? `$MELTANO_PROJECT_ROOT/${value}` : value;
 }
 
 const WORDS = { api: 'API', url: 'URL', id: 'ID', ms: '(ms)' };
@@ -55,13 +67,13 @@ export function meltanoLabel(name) {
 }
 
 /** The settings list, as both the Hub definition and a custom plugin in meltano.yml declare it. */
-export function meltanoSettings(about) {
+export function meltanoSettings(about, where = 'hub') {
   const secrets = new Set(about.secret_settings);
   return Object.entries(about.settings.properties).map(([name, prop]) => {
     const secret = secrets.has(name);
-    const setting = { name, label: meltanoLabel(name), kind: meltanoKind(prop, secret), description: prop.description ?? '' };
+    const setting = { name, label: meltanoLabel(name), kind: meltanoKind(prop, secret, where), description: prop.description ?? '' };
     if (prop.enum) setting.options = prop.enum.map((value) => ({ label: value, value }));
-    if (prop.default !== undefined) setting.value = prop.default;
+    if (prop.default !== undefined) setting.value = projectPath(prop.default);
     if (secret) setting.sensitive = true;
     return setting;
   });
@@ -89,6 +101,12 @@ export function meltanoDefinition(about, packageJson) {
     capabilities: [...about.capabilities],
     keywords: ['siro', 'crm', 'sales', 'nodejs'],
     maintenance_status: 'active',
+    // New on the Hub: no rating yet (gold, silver and bronze are given by the Hub's connector review).
+    quality: 'unknown',
+    domain_url: 'https://siro.ai',
+    logo_url: '/assets/logos/loaders/siro.png',
+    // No pip_url: `meltano install` skips an npm package, so the Hub page says how to install it.
+    prereq: 'target-siro is a Node.js program (Node 20 or newer), installed with npm rather than pip: run `npm install -g target-siro` where Meltano runs (it puts `target-siro` on PATH; `meltano install` skips this plugin).',
     settings_group_validation: [['api_token']],
     settings: meltanoSettings(about),
   };
@@ -128,9 +146,9 @@ export function renderProject(about, packageJson) {
           namespace: def.namespace,
           label: def.label,
           executable: def.executable,
-          capabilities: def.capabilities,
+          capabilities: def.capabilities.filter((c) => PROJECT_LOADER_CAPABILITIES.includes(c)),
           settings_group_validation: def.settings_group_validation,
-          settings: def.settings,
+          settings: meltanoSettings(about, 'project'),
           config: {
             base_url: 'https://functions.siro.ai/api-externalApi',
             mappings: '$MELTANO_PROJECT_ROOT/mappings',

@@ -4,7 +4,8 @@ import { packageJson } from '../core/paths.js';
 
 /** What `--about` tells: the Meltano SDK's plugin self-description. */
 // activate-version and soft-delete: full-table versions drive the ledger's soft deletes (delete_mode: soft).
-export const CAPABILITIES = ['about', 'validate-records', 'activate-version', 'soft-delete'] as const;
+// batch: Meltano SDK BATCH messages (jsonl files, plain or gzip) are read like RECORDs (singer/batch-files.ts).
+export const CAPABILITIES = ['about', 'validate-records', 'activate-version', 'soft-delete', 'batch'] as const;
 
 export interface AboutInfo {
   name: string;

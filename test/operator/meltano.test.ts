@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { Ajv } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 // @ts-expect-error: a plain .mjs script without type declarations
 import { DEFINITION_FILE, PROJECT_FILE, REGENERATE, renderDefinition, renderProject } from '../../scripts/generate-meltano.mjs';
 import { repoRoot, runTargetCli } from '../support/cli.js';
@@ -28,7 +31,7 @@ interface MeltanoSetting {
 const KINDS_FOR: Record<string, string[]> = {
   string: ['string', 'password', 'options', 'date_iso8601', 'file', 'email'],
   integer: ['integer'],
-  number: ['string', 'integer', 'decimal'],
+  number: ['string', 'decimal'],
   boolean: ['boolean'],
   array: ['array'],
   object: ['object'],
@@ -68,8 +71,11 @@ describe('Meltano plugin definition', () => {
       if (prop.enum) expect(s.options!.map((o) => o.value)).toEqual(prop.enum);
       const secret = about.secret_settings.includes(s.name);
       expect(s.sensitive === true, `${s.name}: sensitive`).toBe(secret);
-      if (secret) expect(s.kind).toBe('password');
-      expect(s.value, `${s.name}: default`).toEqual(prop.default);
+      // `kind: password` is deprecated: a secret is a sensitive string.
+      if (secret) expect(s.kind).toBe('string');
+      // Relative file defaults are anchored in the project (Meltano does not change into it).
+      const anchored = typeof prop.default === 'string' && prop.default.startsWith('state/') ? `$MELTANO_PROJECT_ROOT/${prop.default}` : prop.default;
+      expect(s.value, `${s.name}: default`).toEqual(anchored);
       expect(s.description.length, `${s.name}: description`).toBeGreaterThan(10);
     }
     expect(about.secret_settings).toEqual(expect.arrayContaining(['api_token']));
@@ -80,10 +86,50 @@ describe('Meltano plugin definition', () => {
     const project = YAML.parse(text);
     const loader = project.plugins.loaders.find((l: { name: string }) => l.name === 'target-siro');
     const def = YAML.parse(committed(DEFINITION_FILE));
-    expect(loader).toMatchObject({ namespace: def.namespace, executable: def.executable, capabilities: def.capabilities, settings: def.settings });
+    expect(loader).toMatchObject({ namespace: def.namespace, executable: def.executable });
+    // The project schema allows a loader fewer capabilities than the Hub (no validate-records), and no `decimal` kind.
+    expect(loader.capabilities).toEqual(def.capabilities.filter((c: string) => c !== 'validate-records'));
+    expect(loader.settings.map((x: MeltanoSetting) => x.name)).toEqual(def.settings.map((x: MeltanoSetting) => x.name));
     expect(Object.keys(loader.config)).not.toContain('api_token');
     for (const key of Object.keys(loader.config)) expect(Object.keys(about.settings.properties)).toContain(key);
     expect(text).toContain('npm install -g target-siro');
     expect(text).toContain(`${about.env_var_prefix}API_TOKEN`);
   });
 });
+
+describe("the Meltano files against Meltano's own schemas (test/fixtures/meltano)", () => {
+  const fixture = (...path: string[]) => JSON.parse(readFileSync(join(repoRoot, 'test', 'fixtures', 'meltano', ...path), 'utf8'));
+
+  it('meltano/target-siro.yml passes the Hub plugin-definition schema for loaders, as the Hub CI checks it', () => {
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    // The Hub's CI resolves references by file path from plugin_definitions/ (`../common/…`); the files' own
+    // $ids do not all say that path, so each is registered under the path it is referred to by.
+    const byPath = (id: string, ...file: string[]) => ajv.addSchema({ ...fixture('hub', ...file), $id: id });
+    byPath('../common/common.schema.json', 'common', 'common.schema.json');
+    byPath('../common/loaders_specific.schema.json', 'common', 'loaders_specific.schema.json');
+    byPath('../common/base_setting.schema.json', 'common', 'base_setting.schema.json');
+    byPath('hub_metadata.schema.json', 'plugin_definitions', 'hub_metadata.schema.json');
+    const validate = ajv.compile(fixture('hub', 'plugin_definitions', 'loaders.schema.json'));
+    const def = YAML.parse(committed(DEFINITION_FILE));
+    expect(validate(def), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    expect(def.quality).toBe('unknown');
+    expect(def.capabilities).toEqual(expect.arrayContaining(['batch', 'validate-records']));
+    expect(def.settings.every((x: MeltanoSetting) => x.kind !== 'password')).toBe(true);
+    expect(def.prereq).toContain('npm install -g target-siro');
+    // The same schema refuses a definition without quality.
+    expect(validate({ ...def, quality: undefined })).toBe(false);
+  });
+
+  it("each loader of meltano/meltano.yml passes Meltano's project schema", () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const validate = ajv.compile(fixture('meltano', 'loaders.excerpt.schema.json'));
+    const project = YAML.parse(committed(PROJECT_FILE));
+    for (const loader of project.plugins.loaders) expect(validate(loader), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    // What it refuses: a loader declaring validate-records, and the `decimal` kind it does not know yet.
+    const loader = project.plugins.loaders[0];
+    expect(validate({ ...loader, capabilities: [...loader.capabilities, 'validate-records'] })).toBe(false);
+    expect(validate({ ...loader, settings: [{ name: 'x', kind: 'decimal' }] })).toBe(false);
+  });
+});
+
