@@ -47,14 +47,18 @@ export interface TapLegOptions {
   settings: Record<string, unknown>;
 }
 
-export interface TapLegReport {
+/** Per-leg figures for the verdict, the stderr report and the results files (every leg of the soak reports these). */
+export interface LegReport {
   pass: boolean;
+  /** This leg's part of the verdict line. */
   verdict: string;
   seconds: number;
   counts: Record<string, number>;
   sandbox: { requests: number; byStatus: Record<string, number>; throttled: number; bursts: number; itemWrites: number };
+  /** Peak RSS of the target over this leg's runs (VmHWM sampled every 100 ms), bytes. */
   peakRssBytes?: number;
   problems: string[];
+  /** Extra lines for the stderr report. */
   report: string[];
 }
 
@@ -110,7 +114,7 @@ function startPipe(tapConfig: string, statePath: string, targetConfig: string): 
   return { tap, target, done, lines: () => lines };
 }
 
-export async function tapLeg(opts: TapLegOptions, dir: string, sandbox: Sandbox): Promise<() => Promise<TapLegReport>> {
+export async function tapLeg(opts: TapLegOptions, dir: string, sandbox: Sandbox): Promise<() => Promise<LegReport>> {
   const progress = progressLogger('soak tap');
   const draw = seededRandom(opts.seed);
   const problems: string[] = [];

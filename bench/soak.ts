@@ -9,7 +9,7 @@ import { machineInfo } from './machine.js';
 import { batchInput, writeBatchFiles } from './soak-batch.js';
 import { BASE_FAULTS, Leg, TARGET_SETTINGS, lastLines, runWithKills, startBursts, waitFor, type KillRuns, type LegFinal } from './soak-harness.js';
 import { hasSetting } from './target-config.js';
-import { tapLeg } from './soak-tap.js';
+import { tapLeg, type LegReport } from './soak-tap.js';
 
 /**
  * `npm run soak`: the no-loss promise under faults. 50,000 records (10% updates of earlier rows, 2% that
@@ -113,20 +113,6 @@ function stateEveryFor(records: number): number {
   return Math.min(500, Math.max(20, Math.floor(records / 100)));
 }
 
-/** Per-leg figures for the verdict, the stderr report and the results files. */
-interface LegReport {
-  pass: boolean;
-  /** This leg's part of the verdict line. */
-  verdict: string;
-  seconds: number;
-  counts: Record<string, number>;
-  sandbox: { requests: number; byStatus: Record<string, number>; throttled: number; bursts: number; itemWrites: number };
-  /** Peak RSS of the target over this leg's runs (VmHWM sampled every 100 ms), bytes. */
-  peakRssBytes?: number;
-  problems: string[];
-  /** Extra lines for the stderr report. */
-  report: string[];
-}
 
 function sandboxFigures(sandbox: Sandbox, bursts: number): LegReport['sandbox'] {
   const stats = sandbox.stats();
